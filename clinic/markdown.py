@@ -1,0 +1,33 @@
+"""Markdown written by staff, rendered to HTML that is safe to show to patients."""
+
+import markdown as md
+import nh3
+
+ALLOWED_TAGS = {
+    "p", "h2", "h3", "h4", "ul", "ol", "li", "strong", "em", "a", "blockquote", "code", "pre",
+    "hr", "br", "table", "thead", "tbody", "tr", "th", "td",
+}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "h2": {"id"}, "h3": {"id"}, "h4": {"id"}, "th": {"scope"}}
+
+
+def render_markdown(text, *, with_toc=False):
+    """Return sanitised HTML (and the heading list when with_toc)."""
+    converter = md.Markdown(extensions=["extra", "sane_lists", "toc"], extension_configs={"toc": {"toc_depth": "2-3"}})
+    html = converter.convert(text or "")
+    # Sanitise after rendering: raw HTML in the Markdown source is either dropped or escaped,
+    # and links may only use safe schemes.
+    clean = nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto", "tel"},
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
+    if with_toc:
+        toc = [
+            {"id": t["id"], "name": t["name"], "children": [{"id": c["id"], "name": c["name"]} for c in t["children"]]}
+            for t in converter.toc_tokens
+        ]
+        return clean, toc
+    return clean

@@ -1,0 +1,55 @@
+"""schema.org data for the clinic, shared by the home and contact pages."""
+
+from django.urls import reverse
+
+
+def clinic_json_ld(facts, request):
+    profile = facts.profile
+    if profile is None:
+        return None
+    data = {
+        "@context": "https://schema.org",
+        "@type": "MedicalClinic",
+        "name": profile.name,
+        "url": request.build_absolute_uri("/"),
+        "telephone": profile.phone,
+        "email": profile.email,
+    }
+    loc = facts.main_location
+    if loc:
+        data["address"] = {
+            "@type": "PostalAddress",
+            "streetAddress": loc.street,
+            "addressLocality": loc.city,
+            "addressRegion": loc.region,
+            "postalCode": loc.postal_code,
+            "addressCountry": loc.country,
+        }
+        if loc.map_url:
+            data["hasMap"] = loc.map_url
+    days = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+    data["openingHoursSpecification"] = [
+        {
+            "@type": "OpeningHoursSpecification",
+            "dayOfWeek": f"https://schema.org/{days[h.weekday]}",
+            "opens": h.opens.strftime("%H:%M"),
+            "closes": h.closes.strftime("%H:%M"),
+        }
+        for h in facts.hours
+        if not h.is_closed
+    ]
+    data["potentialAction"] = {
+        "@type": "ReserveAction",
+        "target": request.build_absolute_uri(reverse("booking:request")) if _has_booking() else None,
+    }
+    if data["potentialAction"]["target"] is None:
+        del data["potentialAction"]
+    return data
+
+
+def _has_booking():
+    try:
+        reverse("booking:request")
+    except Exception:  # noqa: BLE001
+        return False
+    return True

@@ -1,0 +1,105 @@
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.template import loader
+from django.views.decorators.cache import never_cache
+from django.views.generic import DetailView, ListView, TemplateView
+
+from .facts import ClinicFacts, get_facts
+from .models import Practitioner
+from .seo import clinic_json_ld
+
+
+class TeamView(ListView):
+    template_name = "clinic/team.html"
+    context_object_name = "practitioners"
+
+    def get_queryset(self):
+        return Practitioner.objects.active().prefetch_related("treatments")
+
+
+class PractitionerView(DetailView):
+    template_name = "clinic/practitioner.html"
+    context_object_name = "practitioner"
+
+    def get_object(self, queryset=None):
+        return get_object_or_404(
+            Practitioner.objects.active().prefetch_related("treatments"), slug=self.kwargs["slug"]
+        )
+
+
+class ContactView(TemplateView):
+    template_name = "clinic/contact.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["clinic_json_ld"] = clinic_json_ld(get_facts(), self.request)
+        return ctx
+
+
+class PrivacyView(TemplateView):
+    template_name = "clinic/privacy.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["retention_months"] = getattr(settings, "BOOKING_RETENTION_MONTHS", 24)
+        return ctx
+
+
+@never_cache
+def healthz(request):
+    """Machine-readable health of the database and the cache, for the load balancer."""
+    status = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        status["database"] = "ok"
+    except Exception:  # noqa: BLE001  (any failure means unhealthy)
+        status["database"] = "error"
+    try:
+        cache.set("healthz", "1", 10)
+        status["cache"] = "ok" if cache.get("healthz") == "1" else "error"
+    except Exception:  # noqa: BLE001
+        status["cache"] = "error"
+    healthy = all(v == "ok" for v in status.values())
+    status["status"] = "ok" if healthy else "error"
+    return JsonResponse(status, status=200 if healthy else 503)
+
+
+def _safe_facts():
+    """Facts for error pages: from the cache if possible, never raising."""
+    try:
+        return cache.get("clinic:facts:v1") or get_facts()
+    except Exception:  # noqa: BLE001  (the database may be the reason we are here)
+        return ClinicFacts(profile=None)
+
+
+def server_error(request, template_name="500.html"):
+    template = loader.get_template(template_name)
+    body = template.render({"clinic": _safe_facts(), "request": request})
+    return HttpResponse(body, status=500)
+
+
+def service_unavailable(request):
+    template = loader.get_template("503.html")
+    body = template.render({"clinic": _safe_facts(), "request": request})
+    response = HttpResponse(body, status=503)
+    response["Retry-After"] = "60"
+    return response
+
+
+def robots_txt(request):
+    admin_url = "/" + settings.ADMIN_URL
+    lines = [
+        "User-agent: *",
+        f"Disallow: {admin_url}",
+        "Disallow: /book/",
+        f"Sitemap: {request.build_absolute_uri('/sitemap.xml')}",
+        "",
+    ]
+    return HttpResponse("\n".join(lines), content_type="text/plain")
+
+
