@@ -1,2 +1,18 @@
+from django.contrib.sitemaps.views import sitemap
+from django.urls import path
+
+from . import views
+from .feeds import ArticleFeed
+from .sitemaps import sitemaps
+
 app_name = "articles"
-urlpatterns = []
+urlpatterns = [
+    path("", views.HomeView.as_view(), name="home"),
+    path("treatments/", views.TreatmentListView.as_view(), name="treatment_list"),
+    path("treatments/<slug:slug>/", views.TreatmentDetailView.as_view(), name="treatment_detail"),
+    path("conditions/<slug:slug>/", views.ConditionDetailView.as_view(), name="condition_detail"),
+    path("articles/", views.ArticleListView.as_view(), name="article_list"),
+    path("articles/feed/", ArticleFeed(), name="feed"),  # before the slug pattern: "feed" is a reserved slug
+    path("articles/<slug:slug>/", views.ArticleDetailView.as_view(), name="article_detail"),
+    path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
+]

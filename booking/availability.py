@@ -47,9 +47,12 @@ _ONE_DAY = timedelta(days=1)
 def _utc(dt: datetime, what: str) -> datetime:
     # A naive datetime would silently be read as the *server's* local time by
     # astimezone(); refuse it instead of producing slots an hour off.
-    if dt.tzinfo is None or dt.utcoffset() is None:
+    tz = dt.tzinfo
+    if tz is UTC:  # the common case (values from the DB / working_windows): no work
+        return dt
+    if tz is None or dt.utcoffset() is None:
         raise ValueError(f"{what} must be an aware datetime, got naive {dt!r}")
-    return dt if dt.tzinfo is UTC else dt.astimezone(UTC)
+    return dt.astimezone(UTC)
 
 
 def _merge(intervals: list[Interval]) -> list[Interval]:
@@ -157,13 +160,16 @@ def free_slots(
     # "the treatment must end before the expanded block", the same test as at closing time.
     # Busy blocks that cannot touch any window are dropped before sorting.
     lo, hi = wins[0][0], wins[-1][1]
-    blocked = _merge(
-        [
-            (bs - buffer, be)
-            for bs, be in ((_utc(s, "busy start"), _utc(e, "busy end")) for s, e in busy)
-            if be > bs and be > lo and bs - buffer < hi
-        ]
-    )
+    hi_with_buffer = hi + buffer
+    relevant: list[Interval] = []
+    for bs, be in busy:  # a plain loop: this is the hot path (hundreds of bookings per call)
+        if bs.tzinfo is not UTC:
+            bs = _utc(bs, "busy start")
+        if be.tzinfo is not UTC:
+            be = _utc(be, "busy end")
+        if be > bs and be > lo and bs < hi_with_buffer:
+            relevant.append((bs - buffer, be))
+    blocked = _merge(relevant)
 
     step = duration + buffer
     out: list[datetime] = []
@@ -188,7 +194,8 @@ def free_slots(
                 k += 1
             else:
                 b_end = piece_end = win_end
-            if piece_end > piece_start:
+            # Most gaps between bookings are too short for the service: skip those cheaply.
+            if piece_end - piece_start >= duration:
                 _cut_piece(piece_start, piece_end, duration, step, grid, tz, not_before, not_after, out)
             if b_end > piece_start:
                 piece_start = b_end
@@ -264,3 +271,101 @@ def group_by_local_date(starts: Iterable[datetime], tz: ZoneInfo) -> dict[date, 
     for t in sorted(starts):
         grouped.setdefault(_utc(t, "start").astimezone(tz).date(), []).append(t)
     return grouped
+
+
+# --- Model layer --------------------------------------------------------------------------------
+# A thin adapter from the database to the pure engine above: a fixed handful of queries whatever
+# the date range, so the booking page costs the same with 10 bookings or 10,000.
+
+
+def booking_window(now: datetime | None = None) -> tuple[datetime, datetime]:
+    """The earliest and latest start a patient may pick: minimum notice to horizon."""
+    from django.conf import settings
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    return (
+        now + timedelta(hours=settings.BOOKING_MIN_NOTICE_HOURS),
+        now + timedelta(days=settings.BOOKING_HORIZON_DAYS),
+    )
+
+
+def candidate_practitioners(service, practitioner=None):
+    """Active practitioners who offer `service` (just the chosen one, if one was chosen)."""
+    qs = service.practitioners.filter(is_active=True)
+    if practitioner is not None:
+        qs = qs.filter(pk=practitioner.pk)
+    return list(qs.values_list("pk", flat=True))
+
+
+def slots_for(
+    service,
+    visit_type: str,
+    location=None,
+    practitioner=None,
+    *,
+    day: date | None = None,
+    now: datetime | None = None,
+    exclude_booking: int | None = None,
+) -> dict[datetime, list[int]]:
+    """Free starts (UTC) -> ids of practitioners free then, for a service and visit type.
+
+    In-clinic visits use hours at `location` (every location when None); telehealth uses the
+    practitioners' telehealth hours. `day` limits the result to one local date.
+    """
+    from django.utils import timezone
+
+    from .models import Booking, Closure, TimeOff, VisitType, WorkingHours
+
+    tz = timezone.get_default_timezone()
+    not_before, not_after = booking_window(now)
+    if not service.is_active or not service.offers(visit_type):
+        return {}
+    first_day = not_before.astimezone(tz).date()
+    last_day = not_after.astimezone(tz).date()
+    if day is not None:
+        if not first_day <= day <= last_day:
+            return {}
+        first_day = last_day = day
+    pids = candidate_practitioners(service, practitioner)
+    if not pids:
+        return {}
+
+    hours_qs = WorkingHours.objects.filter(practitioner_id__in=pids)
+    if visit_type == VisitType.TELEHEALTH:
+        hours_qs = hours_qs.filter(location__isnull=True)
+    elif location is not None:
+        hours_qs = hours_qs.filter(location=location)
+    else:
+        hours_qs = hours_qs.filter(location__isnull=False)
+    hours = [
+        WeeklyHours(h["practitioner_id"], h["weekday"], h["start"], h["end"], h["location_id"])
+        for h in hours_qs.values("practitioner_id", "weekday", "start", "end", "location_id")
+    ]
+    closed = set(Closure.objects.filter(date__range=(first_day, last_day)).values_list("date", flat=True))
+    windows = working_windows(hours, first_day, last_day, tz, closed)
+
+    range_start = datetime.combine(first_day, time.min, tzinfo=tz)
+    range_end = datetime.combine(last_day + _ONE_DAY, time.min, tzinfo=tz)
+    busy: dict[int, list[Interval]] = {}
+    bookings = Booking.objects.active().filter(
+        practitioner_id__in=pids, start__lt=range_end, blocked_until__gt=range_start
+    )
+    if exclude_booking:
+        bookings = bookings.exclude(pk=exclude_booking)
+    for pid, start, until in bookings.values_list("practitioner_id", "start", "blocked_until"):
+        busy.setdefault(pid, []).append((start, until))
+    for pid, start, end in TimeOff.objects.filter(
+        practitioner_id__in=pids, start__lt=range_end, end__gt=range_start
+    ).values_list("practitioner_id", "start", "end"):
+        busy.setdefault(pid, []).append((start, end))
+
+    return slots_by_practitioner(
+        windows,
+        busy,
+        duration=service.duration,
+        buffer=service.buffer,
+        not_before=not_before,
+        not_after=not_after,
+        tz=tz,
+    )

@@ -1,2 +1,13 @@
+from django.urls import path
+
+from . import views
+
 app_name = "booking"
-urlpatterns = []
+
+urlpatterns = [
+    path("book/", views.request_view, name="request"),
+    path("book/times/", views.times_view, name="times"),
+    path("book/manage/<str:token>/", views.manage_view, name="manage"),
+    path("book/manage/<str:token>/cancel/", views.cancel_view, name="cancel"),
+    path("book/manage/<str:token>/move/", views.move_view, name="move"),
+]

@@ -12,7 +12,11 @@ class ClinicProfileAdmin(admin.ModelAdmin):
     list_display = ["name", "phone", "email", "banner_enabled"]
     fieldsets = [
         (None, {"fields": ["name", "tagline", "phone", "sms_number", "email"]}),
-        (_("Announcement banner"), {"fields": ["banner_enabled", "banner_text", "banner_link_text", "banner_link_url"]}),
+        (
+            _("Announcement banner"),
+            {"fields": ["banner_enabled", "banner_text", "banner_link_text", "banner_link_url"]},
+        ),
+        (_("Bookings"), {"fields": ["confirm_instantly"]}),
         (_("Privacy"), {"fields": ["privacy_version"]}),
     ]
 

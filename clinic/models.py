@@ -40,6 +40,11 @@ class ClinicProfile(models.Model):
         blank=True,
         help_text=_("A path on this site, e.g. /book/?visit=telehealth"),
     )
+    confirm_instantly = models.BooleanField(
+        _("confirm online requests instantly"),
+        default=False,
+        help_text=_("When on, a request for a free time is confirmed at once instead of waiting for staff review."),
+    )
     privacy_version = models.CharField(
         _("privacy notice version"),
         max_length=20,
@@ -77,7 +82,9 @@ class Location(models.Model):
     postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
     country = models.CharField(_("country code"), max_length=2, default="CA")
     map_url = models.URLField(_("map link"), blank=True, help_text=_("A link to the location on a map service."))
-    directions = models.CharField(_("directions"), max_length=300, blank=True, help_text=_("Parking, transit, entrance."))
+    directions = models.CharField(
+        _("directions"), max_length=300, blank=True, help_text=_("Parking, transit, entrance.")
+    )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
 

@@ -241,3 +241,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# The region assumed for phone numbers typed without a country code.
+PHONE_REGION = os.environ.get("PHONE_REGION", "CA")
+BOOKING_RETENTION_MONTHS = env_int("BOOKING_RETENTION_MONTHS", 24)

@@ -1,4 +1,3 @@
-
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -26,9 +25,7 @@ class PractitionerView(DetailView):
     context_object_name = "practitioner"
 
     def get_object(self, queryset=None):
-        return get_object_or_404(
-            Practitioner.objects.active().prefetch_related("treatments"), slug=self.kwargs["slug"]
-        )
+        return get_object_or_404(Practitioner.objects.active().prefetch_related("treatments"), slug=self.kwargs["slug"])
 
 
 class ContactView(TemplateView):
@@ -101,5 +98,3 @@ def robots_txt(request):
         "",
     ]
     return HttpResponse("\n".join(lines), content_type="text/plain")
-
-

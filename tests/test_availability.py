@@ -44,8 +44,8 @@ def hhmm(starts, tz: ZoneInfo = TORONTO) -> list[str]:
     return [t.astimezone(tz).strftime("%H:%M") for t in starts]
 
 
-def slots(windows, busy=(), *, duration=60, buffer=0, grid=15, tz=TORONTO, not_before=FAR_PAST,
-          not_after=FAR_FUTURE):
+def slots(windows, busy=(), *, duration=60, buffer=0, grid=15, tz=TORONTO, not_before=None, not_after=None):
+    """free_slots with minutes as ints and a wide-open notice/horizon by default."""
     return free_slots(
         windows,
         busy,
@@ -53,8 +53,8 @@ def slots(windows, busy=(), *, duration=60, buffer=0, grid=15, tz=TORONTO, not_b
         buffer=timedelta(minutes=buffer),
         grid=timedelta(minutes=grid),
         tz=tz,
-        not_before=not_before,
-        not_after=not_after,
+        not_before=not_before or FAR_PAST,
+        not_after=not_after or FAR_FUTURE,
     )
 
 
@@ -97,15 +97,16 @@ def test_consecutive_slots_leave_room_for_the_services_buffer():
 
 
 def test_slot_cannot_straddle_a_lunch_break():
-    windows = working_windows(weekly(1, [0], "09:00", "12:30") + weekly(1, [0], "13:00", "15:00"),
-                              MON, MON, TORONTO)
+    hours = weekly(1, [0], "09:00", "12:30") + weekly(1, [0], "13:00", "15:00")
+    windows = working_windows(hours, MON, MON, TORONTO)
     assert hhmm(slots(windows[1])) == ["09:00", "10:00", "11:00", "13:00", "14:00"]
 
 
 def test_back_to_back_hours_rows_form_one_continuous_window():
     # A split into two rows (e.g. two rooms) must not cut a 90-min treatment at 12:00.
-    windows = working_windows(weekly(1, [0], "09:00", "12:00") + weekly(1, [0], "12:00", "15:00", None),
-                              MON, MON, TORONTO)
+    windows = working_windows(
+        weekly(1, [0], "09:00", "12:00") + weekly(1, [0], "12:00", "15:00", None), MON, MON, TORONTO
+    )
     assert windows[1] == [span(MON, "09:00", "15:00")]
     assert hhmm(slots(windows[1], duration=90)) == ["09:00", "10:30", "12:00", "13:30"]
 
@@ -238,8 +239,8 @@ def test_practitioner_closed_all_range_still_has_a_key():
 
 
 def test_working_windows_only_on_the_practitioners_weekdays():
-    windows = working_windows(weekly(1, [0], "09:00", "12:00") + weekly(2, [2], "13:00", "17:00"),
-                              MON, WED, TORONTO)
+    hours = weekly(1, [0], "09:00", "12:00") + weekly(2, [2], "13:00", "17:00")
+    windows = working_windows(hours, MON, WED, TORONTO)
     assert windows == {1: [span(MON, "09:00", "12:00")], 2: [span(WED, "13:00", "17:00")]}
 
 
@@ -253,7 +254,7 @@ def test_invalid_weekly_hours_are_rejected():
 def test_naive_datetimes_and_bad_durations_are_rejected():
     window = [span(MON, "09:00", "12:00")]
     with pytest.raises(ValueError):
-        slots(window, not_before=datetime(2026, 6, 15, 9))
+        slots(window, not_before=datetime(2026, 6, 15, 9))  # noqa: DTZ001 - naive on purpose
     with pytest.raises(ValueError):
         slots(window, duration=0)
     with pytest.raises(ValueError):
@@ -264,11 +265,18 @@ def test_naive_datetimes_and_bad_durations_are_rejected():
 
 
 def test_any_practitioner_lists_both_when_free_and_one_when_other_is_busy():
-    windows = working_windows(weekly(2, [0], "09:00", "12:00") + weekly(1, [0], "09:00", "12:00"),
-                              MON, MON, TORONTO)
+    hours = weekly(2, [0], "09:00", "12:00") + weekly(1, [0], "09:00", "12:00")
+    windows = working_windows(hours, MON, MON, TORONTO)
     busy = {2: [span(MON, "10:00", "11:00")]}  # practitioner 1 has no bookings at all
-    union = slots_by_practitioner(windows, busy, duration=timedelta(hours=1), buffer=timedelta(0),
-                                  not_before=FAR_PAST, not_after=FAR_FUTURE, tz=TORONTO)
+    union = slots_by_practitioner(
+        windows,
+        busy,
+        duration=timedelta(hours=1),
+        buffer=timedelta(0),
+        not_before=FAR_PAST,
+        not_after=FAR_FUTURE,
+        tz=TORONTO,
+    )
     assert {t.astimezone(TORONTO).strftime("%H:%M"): ids for t, ids in union.items()} == {
         "09:00": [1, 2],
         "10:00": [1],
@@ -279,8 +287,15 @@ def test_any_practitioner_lists_both_when_free_and_one_when_other_is_busy():
 
 def test_any_practitioner_includes_times_only_one_offers():
     windows = {1: [span(MON, "09:00", "10:00")], 2: [span(MON, "09:30", "10:30")]}
-    union = slots_by_practitioner(windows, {}, duration=timedelta(hours=1), buffer=timedelta(0),
-                                  not_before=FAR_PAST, not_after=FAR_FUTURE, tz=TORONTO)
+    union = slots_by_practitioner(
+        windows,
+        {},
+        duration=timedelta(hours=1),
+        buffer=timedelta(0),
+        not_before=FAR_PAST,
+        not_after=FAR_FUTURE,
+        tz=TORONTO,
+    )
     assert [(hhmm([t])[0], ids) for t, ids in union.items()] == [("09:00", [1]), ("09:30", [2])]
 
 
@@ -309,11 +324,16 @@ def test_toronto_morning_hours_stay_at_nine_local_across_dst(before, after):
 
 
 def test_toronto_spring_forward_utc_values():
-    windows = working_windows(weekly(1, [5, 0], "09:00", "12:00"), date(2026, 3, 7), date(2026, 3, 9), TORONTO)
+    hours = weekly(1, [5, 0], "09:00", "12:00")  # Saturday before and Monday after
+    windows = working_windows(hours, date(2026, 3, 7), date(2026, 3, 9), TORONTO)
     starts = slots(windows[1])
     assert [t.strftime("%m-%d %H:%M") for t in starts] == [
-        "03-07 14:00", "03-07 15:00", "03-07 16:00",  # EST, UTC-5
-        "03-09 13:00", "03-09 14:00", "03-09 15:00",  # EDT, UTC-4
+        "03-07 14:00",
+        "03-07 15:00",
+        "03-07 16:00",  # EST, UTC-5
+        "03-09 13:00",
+        "03-09 14:00",
+        "03-09 15:00",  # EDT, UTC-4
     ]
 
 
@@ -374,8 +394,8 @@ def test_every_offered_slot_is_genuinely_bookable(seed):
     rng = random.Random(seed)
     tz = rng.choice([TORONTO, LONDON])
     first = date(2026, 3, 1) + timedelta(days=rng.randrange(0, 250))
-    hours = weekly(1, range(6), f"{rng.randint(7, 10):02d}:{rng.choice([0, 10, 30]):02d}",
-                   f"{rng.randint(14, 19):02d}:00")
+    opens = f"{rng.randint(7, 10):02d}:{rng.choice([0, 10, 30]):02d}"
+    hours = weekly(1, range(6), opens, f"{rng.randint(14, 19):02d}:00")
     windows = working_windows(hours, first, first + timedelta(days=13), tz)[1]
     duration = timedelta(minutes=rng.choice([15, 30, 45, 60, 90]))
     buffer = timedelta(minutes=rng.choice([0, 5, 10, 15]))
@@ -387,8 +407,8 @@ def test_every_offered_slot_is_genuinely_bookable(seed):
     not_before = windows[0][0] + timedelta(minutes=rng.randrange(0, 3 * 24 * 60))
     not_after = not_before + timedelta(days=rng.randint(0, 12))
 
-    starts = free_slots(windows, busy, duration=duration, buffer=buffer, not_before=not_before,
-                        not_after=not_after, tz=tz, grid=grid)
+    limits = {"not_before": not_before, "not_after": not_after}
+    starts = free_slots(windows, busy, duration=duration, buffer=buffer, tz=tz, grid=grid, **limits)
 
     assert starts == sorted(set(starts))
     for prev, t in zip([None, *starts], starts, strict=False):
@@ -396,9 +416,57 @@ def test_every_offered_slot_is_genuinely_bookable(seed):
         assert any(ws <= t and t + duration <= we for ws, we in windows)
         assert all(t + duration + buffer <= bs or t >= be for bs, be in busy)
         # Each start is either snapped to the local grid (first of a free stretch) or
-        # follows the previous slot back to back.
+        # follows the previous slot back to back (possibly one hidden by the minimum notice).
         local = t.astimezone(tz)
         on_grid = (local.hour * 60 + local.minute) % (grid.seconds // 60) == 0 and local.second == 0
-        assert on_grid or t - prev == duration + buffer
+        follows = t - prev == duration + buffer if prev else t - duration - buffer < not_before
+        assert on_grid or follows, (local, prev)
         # Back-to-back slots never overlap each other (treatment + buffer).
         assert prev is None or t - prev >= duration + buffer
+
+
+def _reference_slots(windows, busy, *, duration, buffer, not_before, not_after, tz, grid):
+    """Deliberately naive re-statement of the rules: walk each window, jump past clashes."""
+
+    def ceil_local(t):
+        local = t.astimezone(tz)
+        since_midnight = timedelta(hours=local.hour, minutes=local.minute, seconds=local.second)
+        rem = since_midnight % grid
+        return t + (grid - rem) if rem else t
+
+    out = []
+    for ws, we in windows:
+        t = ceil_local(ws)
+        while t + duration <= we:
+            clashes = [be for bs, be in busy if bs < t + duration + buffer and be > t]
+            if clashes:
+                t = ceil_local(max(clashes))
+                continue
+            if not_before <= t <= not_after:
+                out.append(t)
+            t += duration + buffer
+    return out
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_engine_matches_a_naive_walk_of_the_day(seed):
+    """The fast sweep must offer exactly what a slow, obvious walk through each day offers."""
+    rng = random.Random(1000 + seed)
+    tz = rng.choice([TORONTO, LONDON, ZoneInfo("Asia/Kolkata")])
+    first = date(2026, 1, 1) + timedelta(days=rng.randrange(0, 340))
+    hours = weekly(1, range(6), f"{rng.randint(7, 10):02d}:{rng.choice([0, 10, 30]):02d}", "13:00")
+    hours += weekly(1, range(5), f"{rng.randint(13, 14):02d}:{rng.choice([0, 30]):02d}", "18:00")
+    windows = working_windows(hours, first, first + timedelta(days=9), tz)[1]
+    busy = []
+    for _ in range(rng.randint(0, 50)):
+        s = windows[0][0] + timedelta(minutes=rng.randrange(-300, 10 * 24 * 60, rng.choice([5, 7, 15])))
+        busy.append((s, s + timedelta(minutes=rng.randint(5, 240))))
+    kw = {
+        "duration": timedelta(minutes=rng.choice([20, 30, 45, 60, 90])),
+        "buffer": timedelta(minutes=rng.choice([0, 5, 10, 15])),
+        "grid": timedelta(minutes=rng.choice([5, 10, 15, 30])),
+        "not_before": windows[0][0] + timedelta(minutes=rng.randrange(0, 2 * 24 * 60)),
+        "not_after": windows[0][0] + timedelta(days=rng.randint(3, 10)),
+        "tz": tz,
+    }
+    assert free_slots(windows, busy, **kw) == _reference_slots(windows, busy, **kw)

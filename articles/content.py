@@ -1,0 +1,138 @@
+"""Load the clinic's treatments, conditions and articles from articles/content/ (Markdown with TOML front matter).
+
+Idempotent: rows are matched by slug and only missing ones are created, with their FAQs, references and
+links. An existing row is never changed, so what staff edit in admin survives a second run.
+"""
+
+from datetime import datetime, time
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from clinic.content import practitioner_treatments, read_front_matter
+from clinic.models import Practitioner
+
+from .models import Article, ArticleFAQ, ArticleReference, Condition, Treatment, TreatmentFAQ
+
+CONTENT_DIR = Path(__file__).resolve().parent / "content"
+PUBLISH_TIME = time(9, 0)  # articles go live at 09:00 on their date, clinic time
+
+
+def _files(folder):
+    return sorted((CONTENT_DIR / folder).glob("*.md"))
+
+
+def _publish_datetime(day):
+    return timezone.make_aware(datetime.combine(day, PUBLISH_TIME), timezone.get_default_timezone())
+
+
+def _load_treatments():
+    created = 0
+    for path in _files("treatments"):
+        meta, body = read_front_matter(path)
+        treatment, new = Treatment.objects.get_or_create(
+            slug=meta["slug"],
+            defaults={
+                "name": meta["name"],
+                "summary": meta.get("summary", ""),
+                "meta_description": meta.get("meta_description", ""),
+                "order": meta.get("order", 0),
+                "body": body,
+            },
+        )
+        if new:
+            created += 1
+            TreatmentFAQ.objects.bulk_create(
+                TreatmentFAQ(treatment=treatment, order=i, question=f["question"], answer=f["answer"])
+                for i, f in enumerate(meta.get("faq", []), start=1)
+            )
+            created += len(meta.get("faq", []))
+        if new or not treatment.practitioners.exists():
+            _link_practitioners(treatment)
+    return created
+
+
+def _link_practitioners(treatment):
+    slugs = [p for p, treatments in practitioner_treatments().items() if treatment.slug in treatments]
+    if slugs:
+        treatment.practitioners.add(*Practitioner.objects.filter(slug__in=slugs))
+
+
+def _load_conditions():
+    created = 0
+    for path in _files("conditions"):
+        meta, body = read_front_matter(path)
+        condition, new = Condition.objects.get_or_create(
+            slug=meta["slug"],
+            defaults={
+                "name": meta["name"],
+                "summary": meta.get("summary", ""),
+                "meta_description": meta.get("meta_description", ""),
+                "order": meta.get("order", 0),
+                "body": body,
+            },
+        )
+        if new:
+            created += 1
+            condition.treatments.add(*Treatment.objects.filter(slug__in=meta.get("treatments", [])))
+    return created
+
+
+def _practitioner(slug, path):
+    if not slug:
+        return None
+    try:
+        return Practitioner.objects.get(slug=slug)
+    except Practitioner.DoesNotExist:
+        raise ValueError(f"{path.name}: no practitioner “{slug}”; load the clinic's content first") from None
+
+
+def _load_articles():
+    created = 0
+    for path in _files("articles"):
+        meta, body = read_front_matter(path)
+        if Article.objects.filter(slug=meta["slug"]).exists():
+            continue
+        published = meta.get("published")
+        article = Article.objects.create(
+            slug=meta["slug"],
+            title=meta["title"],
+            summary=meta.get("summary", ""),
+            meta_description=meta.get("meta_description", ""),
+            body=body,
+            treatment=Treatment.objects.filter(slug=meta.get("treatment", "")).first(),
+            author=_practitioner(meta["author"], path),
+            reviewer=_practitioner(meta.get("reviewer"), path),
+            status=Article.Status.PUBLISHED if published else Article.Status.DRAFT,
+            published_at=_publish_datetime(published) if published else None,
+            reviewed_on=meta.get("reviewed"),
+        )
+        article.conditions.add(*Condition.objects.filter(slug__in=meta.get("conditions", [])))
+        faqs = meta.get("faq", [])
+        refs = meta.get("reference", [])
+        ArticleFAQ.objects.bulk_create(
+            ArticleFAQ(article=article, order=i, question=f["question"], answer=f["answer"])
+            for i, f in enumerate(faqs, start=1)
+        )
+        ArticleReference.objects.bulk_create(
+            ArticleReference(
+                article=article,
+                order=i,
+                title=r["title"],
+                publisher=r.get("publisher", ""),
+                year=r.get("year"),
+                url=r.get("url", ""),
+            )
+            for i, r in enumerate(refs, start=1)
+        )
+        created += 1 + len(faqs) + len(refs)
+    return created
+
+
+def load(log=print):
+    """Create the treatments, conditions and articles that are missing; return how many rows were created."""
+    with transaction.atomic():
+        created = _load_treatments() + _load_conditions() + _load_articles()
+    log(f"articles: {created} new rows")
+    return created

@@ -1,0 +1,407 @@
+"""Treatments, the conditions they may help with, and the clinic's articles.
+
+`Article.objects.published()` is the only public filter: every view, the feed, the sitemap, the home
+page and the related-article lists go through it, so a draft or a future-dated article never leaks.
+"""
+
+import re
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+
+from clinic.markdown import render_markdown
+
+from . import seo
+
+WORDS_PER_MINUTE = 220
+RESERVED_ARTICLE_SLUGS = {"feed"}  # /articles/feed/ is the RSS feed
+_WORD = re.compile(r"[\w’'-]+")
+
+
+def count_words(text):
+    # Link targets and Markdown punctuation are not words a reader reads.
+    text = re.sub(r"\]\([^)]*\)", "]", text or "")
+    return len([w for w in _WORD.findall(text) if any(ch.isalnum() for ch in w)])
+
+
+class BodyMixin:
+    """Rendering shared by the models with a Markdown `body`."""
+
+    @cached_property
+    def body_html_and_toc(self):
+        """(sanitised HTML, headings) for the body; computed once per instance."""
+        return render_markdown(self.body, with_toc=True)
+
+    @property
+    def body_html(self):
+        return self.body_html_and_toc[0]
+
+    @property
+    def toc(self):
+        return self.body_html_and_toc[1]
+
+    def absolute_url(self):
+        return settings.SITE_URL + self.get_absolute_url()
+
+
+class Treatment(BodyMixin, models.Model):
+    name = models.CharField(_("name"), max_length=100, help_text=_("As patients know it, e.g. “Acupuncture”."))
+    slug = models.SlugField(_("slug"), max_length=100, unique=True, help_text=_("The web address: /treatments/<slug>/."))
+    summary = models.CharField(
+        _("summary"), max_length=300, help_text=_("One or two plain sentences shown on cards and at the top of the page.")
+    )
+    body = models.TextField(
+        _("body"),
+        blank=True,
+        help_text=_(
+            "Markdown. Use “## ” headings such as “What it is”, “What a visit is like” and “Who it may help”. "
+            "Careful claims only: “may help”, “research suggests”."
+        ),
+    )
+    meta_description = models.CharField(
+        _("meta description"), max_length=300, blank=True, help_text=_("For search results; about 150 characters.")
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0, help_text=_("Lower numbers are listed first."))
+    practitioners = models.ManyToManyField(
+        "clinic.Practitioner",
+        related_name="treatments",
+        blank=True,
+        verbose_name=_("practitioners"),
+        help_text=_("Who provides this treatment."),
+    )
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["order", "name"]
+        get_latest_by = "updated"
+        verbose_name = _("treatment")
+        verbose_name_plural = _("treatments")
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("articles:treatment_detail", kwargs={"slug": self.slug})
+
+    @property
+    def book_url(self):
+        return f"/book/?treatment={self.slug}"
+
+    def json_ld(self):
+        data = {
+            "@context": "https://schema.org",
+            "@type": "MedicalWebPage",
+            "url": self.absolute_url(),
+            "name": self.name,
+            "description": self.meta_description or self.summary,
+            "dateModified": seo.iso(self.updated),
+            "about": {"@type": "MedicalTherapy", "name": self.name},
+        }
+        return {k: v for k, v in data.items() if v is not None}
+
+
+class Condition(BodyMixin, models.Model):
+    name = models.CharField(_("name"), max_length=100, help_text=_("e.g. “Muscle cramps”."))
+    slug = models.SlugField(_("slug"), max_length=100, unique=True, help_text=_("The web address: /conditions/<slug>/."))
+    summary = models.CharField(_("summary"), max_length=300, help_text=_("One or two plain sentences."))
+    body = models.TextField(
+        _("body"),
+        blank=True,
+        help_text=_("Markdown. Include “## Common causes” and “## When to see a doctor” sections."),
+    )
+    meta_description = models.CharField(
+        _("meta description"), max_length=300, blank=True, help_text=_("For search results; about 150 characters.")
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0, help_text=_("Lower numbers are listed first."))
+    treatments = models.ManyToManyField(
+        Treatment,
+        related_name="conditions",
+        blank=True,
+        verbose_name=_("treatments that may help"),
+    )
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["order", "name"]
+        get_latest_by = "updated"
+        verbose_name = _("condition")
+        verbose_name_plural = _("conditions")
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("articles:condition_detail", kwargs={"slug": self.slug})
+
+    def json_ld(self):
+        data = {
+            "@context": "https://schema.org",
+            "@type": "MedicalWebPage",
+            "url": self.absolute_url(),
+            "name": self.name,
+            "description": self.meta_description or self.summary,
+            "dateModified": seo.iso(self.updated),
+            "about": {"@type": "MedicalCondition", "name": self.name},
+        }
+        return {k: v for k, v in data.items() if v is not None}
+
+
+class ArticleQuerySet(models.QuerySet):
+    def published(self):
+        """The only public filter: published, and dated now or earlier."""
+        return self.filter(status=Article.Status.PUBLISHED, published_at__lte=timezone.now())
+
+    def with_card_data(self):
+        """What an article card shows (title, summary, date, author, treatment) in one query."""
+        return self.select_related("author", "treatment")
+
+    def publish(self):
+        """Publish the selected articles; those without a date are dated now. Returns the number changed."""
+        now = timezone.now()
+        changed = self.filter(published_at__isnull=True).update(
+            status=Article.Status.PUBLISHED, published_at=now, updated=now
+        )
+        return changed + self.filter(published_at__isnull=False).exclude(status=Article.Status.PUBLISHED).update(
+            status=Article.Status.PUBLISHED, updated=now
+        )
+
+    def unpublish(self):
+        return self.filter(status=Article.Status.PUBLISHED).update(status=Article.Status.DRAFT, updated=timezone.now())
+
+
+class Article(BodyMixin, models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+
+    title = models.CharField(_("title"), max_length=200)
+    slug = models.SlugField(
+        _("slug"), max_length=200, unique=True, help_text=_("The web address: /articles/<slug>/. Avoid changing it.")
+    )
+    summary = models.CharField(
+        _("summary"), max_length=400, help_text=_("Two plain sentences shown on cards, in the feed and under the title.")
+    )
+    body = models.TextField(
+        _("body"),
+        help_text=_(
+            "Markdown. Start sections with “## ” headings (they make the table of contents). "
+            "Use careful claims (“may help”, “research suggests”) and end with “## When to see a doctor”."
+        ),
+    )
+    meta_description = models.CharField(
+        _("meta description"),
+        max_length=300,
+        blank=True,
+        help_text=_("For search results and link previews; about 150 characters. The summary is used when empty."),
+    )
+    treatment = models.ForeignKey(
+        Treatment,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="articles",
+        verbose_name=_("treatment"),
+        help_text=_("The treatment the article is about; its “Book” button links to it."),
+    )
+    conditions = models.ManyToManyField(
+        Condition, related_name="articles", blank=True, verbose_name=_("conditions")
+    )
+    author = models.ForeignKey(
+        "clinic.Practitioner",
+        on_delete=models.PROTECT,
+        related_name="articles",
+        verbose_name=_("author"),
+    )
+    reviewer = models.ForeignKey(
+        "clinic.Practitioner",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="reviewed_articles",
+        verbose_name=_("reviewed by"),
+        help_text=_("A second practitioner who checked the article for accuracy."),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    published_at = models.DateTimeField(
+        _("published"),
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text=_("The article is public from this moment once its status is Published. A future date schedules it."),
+    )
+    reviewed_on = models.DateField(
+        _("last reviewed"), null=True, blank=True, help_text=_("When the content was last checked for accuracy.")
+    )
+    hero_image = models.ImageField(
+        _("hero image"),
+        upload_to="articles/",
+        blank=True,
+        width_field="hero_width",
+        height_field="hero_height",
+        help_text=_("Optional. A landscape photo, at least 1200 pixels wide."),
+    )
+    hero_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    hero_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    hero_alt = models.CharField(
+        _("hero image description"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "Required with an image: describe it for people who cannot see it. "
+            "Make the extra effort, it makes a difference."
+        ),
+    )
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-created"]
+        get_latest_by = "published_at"
+        verbose_name = _("article")
+        verbose_name_plural = _("articles")
+        indexes = [models.Index(fields=["status", "published_at"], name="article_public_idx")]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("articles:article_detail", kwargs={"slug": self.slug})
+
+    def clean(self):
+        errors = {}
+        if self.hero_image and not self.hero_alt.strip():
+            errors["hero_alt"] = _("Describe the image for people who cannot see it.")
+        if self.slug in RESERVED_ARTICLE_SLUGS:
+            errors["slug"] = _("“%(slug)s” is used by the site itself; choose another slug.") % {"slug": self.slug}
+        if self.reviewer_id and self.reviewer_id == self.author_id:
+            errors["reviewer"] = _("The reviewer should be someone other than the author.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_public(self):
+        return (
+            self.status == self.Status.PUBLISHED and self.published_at is not None and self.published_at <= timezone.now()
+        )
+
+    @property
+    def word_count(self):
+        return count_words(self.body)
+
+    @property
+    def reading_time(self):
+        """Minutes to read at about 220 words a minute, at least 1."""
+        return max(1, round(self.word_count / WORDS_PER_MINUTE))
+
+    @property
+    def description(self):
+        return self.meta_description or self.summary
+
+    @property
+    def book_url(self):
+        return self.treatment.book_url if self.treatment_id else "/book/"
+
+    def related_articles(self, limit=3):
+        """Up to `limit` public articles on the same treatment or sharing a condition, newest first.
+
+        Uses the prefetched conditions when there are any, so it adds one query to a page."""
+        condition_ids = [c.pk for c in self.conditions.all()]
+        match = models.Q(conditions__in=condition_ids) if condition_ids else models.Q(pk__in=[])
+        if self.treatment_id:
+            match |= models.Q(treatment_id=self.treatment_id)
+        ids = Article.objects.published().filter(match).exclude(pk=self.pk).values("pk")
+        return list(Article.objects.filter(pk__in=ids).with_card_data()[:limit])
+
+    def publish(self):
+        self.status = self.Status.PUBLISHED
+        if self.published_at is None:
+            self.published_at = timezone.now()
+        self.save()
+
+    def unpublish(self):
+        self.status = self.Status.DRAFT
+        self.save()
+
+    def json_ld(self, publisher_name=""):
+        """schema.org MedicalWebPage for the article page (author, dates, reviewer, publisher)."""
+        url = self.absolute_url()
+        data = {
+            "@context": "https://schema.org",
+            "@type": "MedicalWebPage",
+            "@id": url,
+            "url": url,
+            "mainEntityOfPage": url,
+            "headline": self.title,
+            "name": self.title,
+            "description": self.description,
+            "inLanguage": "en",
+            "wordCount": self.word_count,
+            "author": seo.person(self.author),
+            "datePublished": seo.iso(self.published_at),
+            "dateModified": seo.iso(self.updated or self.published_at),
+            "lastReviewed": self.reviewed_on.isoformat() if self.reviewed_on else None,
+            "reviewedBy": seo.person(self.reviewer) if self.reviewer_id else None,
+            "publisher": {"@type": "MedicalOrganization", "name": publisher_name, "url": settings.SITE_URL + "/"}
+            if publisher_name
+            else None,
+            "about": [{"@type": "MedicalCondition", "name": c.name} for c in self.conditions.all()] or None,
+            "image": settings.SITE_URL + self.hero_image.url if self.hero_image else None,
+        }
+        return {k: v for k, v in data.items() if v is not None}
+
+
+class FAQBase(models.Model):
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    question = models.CharField(_("question"), max_length=300, help_text=_("As a patient would ask it."))
+    answer = models.TextField(_("answer"), help_text=_("Markdown. A short, careful answer; a few sentences."))
+
+    class Meta:
+        abstract = True
+        ordering = ["order", "id"]
+
+    def __str__(self):
+        return self.question
+
+
+class TreatmentFAQ(FAQBase):
+    treatment = models.ForeignKey(Treatment, on_delete=models.CASCADE, related_name="faqs")
+
+    class Meta(FAQBase.Meta):
+        verbose_name = _("treatment FAQ")
+        verbose_name_plural = _("treatment FAQs")
+
+
+class ArticleFAQ(FAQBase):
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="faqs")
+
+    class Meta(FAQBase.Meta):
+        verbose_name = _("article FAQ")
+        verbose_name_plural = _("article FAQs")
+
+
+class ArticleReference(models.Model):
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="references")
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    title = models.CharField(_("title"), max_length=300)
+    publisher = models.CharField(
+        _("publisher"), max_length=200, help_text=_("e.g. NHS, Mayo Clinic, Cochrane Database of Systematic Reviews.")
+    )
+    year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)
+    url = models.URLField(_("link"), max_length=500, blank=True, help_text=_("Only real, checked sources."))
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = _("reference")
+        verbose_name_plural = _("references")
+
+    def __str__(self):
+        return f"{self.title} ({self.publisher}{', ' + str(self.year) if self.year else ''})"

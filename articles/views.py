@@ -1,0 +1,205 @@
+"""Public pages: home, treatments, conditions, the article list and article pages.
+
+Every article list goes through `Article.objects.published()`; only staff who may view articles see
+drafts and future-dated articles, marked as a preview, with noindex and never-cache headers.
+"""
+
+from django.db.models import Prefetch
+from django.utils.cache import add_never_cache_headers
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import DetailView, ListView, TemplateView
+
+from clinic.facts import get_facts
+from clinic.models import Practitioner
+from clinic.seo import clinic_json_ld
+
+from . import seo
+from .models import Article, Condition, Treatment
+from .search import clean_query, search_articles
+
+HOME = (_("Home"), "/")
+
+
+class BreadcrumbMixin:
+    """Breadcrumbs as [(name, url), ...] for the page's nav and its BreadcrumbList JSON-LD."""
+
+    def get_breadcrumbs(self):
+        return [HOME]
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        crumbs = self.get_breadcrumbs()
+        ctx["breadcrumbs"] = crumbs
+        ctx["breadcrumb_json_ld"] = seo.breadcrumb_list(crumbs)
+        return ctx
+
+
+class PublishedArticlesMixin:
+    """The public articles, with what their cards show loaded in the same query."""
+
+    def published_articles(self):
+        return Article.objects.published().with_card_data()
+
+
+class HomeView(PublishedArticlesMixin, TemplateView):
+    template_name = "articles/home.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx.update(
+            treatments=Treatment.objects.all(),
+            conditions=Condition.objects.all(),
+            latest_articles=self.published_articles()[:3],
+            practitioners=Practitioner.objects.active(),
+            clinic_json_ld=clinic_json_ld(get_facts(), self.request),
+        )
+        return ctx
+
+
+class TreatmentListView(BreadcrumbMixin, ListView):
+    template_name = "articles/treatment_list.html"
+    context_object_name = "treatments"
+
+    def get_queryset(self):
+        return Treatment.objects.prefetch_related(Prefetch("practitioners", queryset=Practitioner.objects.active()))
+
+    def get_breadcrumbs(self):
+        return [HOME, (_("Treatments"), self.request.path)]
+
+
+class TreatmentDetailView(BreadcrumbMixin, PublishedArticlesMixin, DetailView):
+    template_name = "articles/treatment_detail.html"
+    context_object_name = "treatment"
+    queryset = Treatment.objects.prefetch_related(
+        "faqs", "conditions", Prefetch("practitioners", queryset=Practitioner.objects.active())
+    )
+
+    def get_services(self, treatment):
+        """The bookable services for this treatment; the booking app provides them."""
+        return []
+
+    def get_breadcrumbs(self):
+        return [HOME, (_("Treatments"), "/treatments/"), (self.object.name, self.request.path)]
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        treatment = self.object
+        ctx.update(
+            services=self.get_services(treatment),
+            related_articles=self.published_articles().filter(treatment=treatment)[:6],
+            page_json_ld=treatment.json_ld(),
+            faq_json_ld=seo.faq_page(treatment.faqs.all()),
+        )
+        return ctx
+
+
+class ConditionDetailView(BreadcrumbMixin, PublishedArticlesMixin, DetailView):
+    template_name = "articles/condition_detail.html"
+    context_object_name = "condition"
+    queryset = Condition.objects.prefetch_related("treatments")
+
+    def get_breadcrumbs(self):
+        return [HOME, (self.object.name, self.request.path)]
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx.update(
+            related_articles=self.published_articles().filter(conditions=self.object)[:6],
+            page_json_ld=self.object.json_ld(),
+        )
+        return ctx
+
+
+class ArticleListView(BreadcrumbMixin, PublishedArticlesMixin, ListView):
+    """Public articles, 10 a page; `?treatment=<slug>`, `?condition=<slug>` and `?q=<words>` narrow them.
+
+    An unknown filter slug is ignored (and said so on the page); a page number that is not a page is a 404.
+    """
+
+    template_name = "articles/article_list.html"
+    context_object_name = "articles"
+    paginate_by = 10
+
+    @cached_property
+    def filter_options(self):
+        return {"treatment": list(Treatment.objects.all()), "condition": list(Condition.objects.all())}
+
+    @cached_property
+    def active_filters(self):
+        """{"treatment": obj or None, "condition": obj or None} and the slugs that matched nothing."""
+        active, unknown = {}, []
+        for key, options in self.filter_options.items():
+            slug = self.request.GET.get(key, "").strip()[:100]
+            active[key] = next((o for o in options if o.slug == slug), None)
+            if slug and active[key] is None:
+                unknown.append((key, slug))
+        return active, unknown
+
+    @cached_property
+    def query(self):
+        return clean_query(self.request.GET.get("q"))
+
+    def get_queryset(self):
+        qs = self.published_articles().prefetch_related("conditions")
+        active, _unknown = self.active_filters
+        if active["treatment"]:
+            qs = qs.filter(treatment=active["treatment"])
+        if active["condition"]:
+            qs = qs.filter(conditions=active["condition"])
+        return search_articles(qs, self.query)
+
+    def get_breadcrumbs(self):
+        return [HOME, (_("Articles"), self.request.path)]
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        active, unknown = self.active_filters
+        ctx.update(
+            treatments=self.filter_options["treatment"],
+            conditions=self.filter_options["condition"],
+            active_treatment=active["treatment"],
+            active_condition=active["condition"],
+            unknown_filters=unknown,
+            query=self.query,
+            is_filtered=bool(self.query or active["treatment"] or active["condition"]),
+        )
+        return ctx
+
+
+class ArticleDetailView(BreadcrumbMixin, DetailView):
+    template_name = "articles/article_detail.html"
+    context_object_name = "article"
+
+    def can_preview(self):
+        user = self.request.user
+        return user.is_authenticated and user.is_staff and user.has_perm("articles.view_article")
+
+    def get_queryset(self):
+        qs = Article.objects.select_related("author", "reviewer", "treatment").prefetch_related(
+            "conditions", "faqs", "references"
+        )
+        return qs if self.can_preview() else qs.published()
+
+    def get_breadcrumbs(self):
+        return [HOME, (_("Articles"), "/articles/"), (self.object.title, self.request.path)]
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        article = self.object
+        facts = get_facts()
+        ctx.update(
+            preview=not article.is_public,
+            related_articles=article.related_articles(limit=3),
+            page_json_ld=article.json_ld(publisher_name=facts.profile.name if facts.profile else ""),
+            faq_json_ld=seo.faq_page(article.faqs.all()),
+        )
+        return ctx
+
+    def render_to_response(self, context, **response_kwargs):
+        response = super().render_to_response(context, **response_kwargs)
+        if context.get("preview"):
+            # A draft or scheduled article seen by staff: never cached, never indexed.
+            add_never_cache_headers(response)
+            response["X-Robots-Tag"] = "noindex, nofollow"
+        return response

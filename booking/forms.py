@@ -1,0 +1,244 @@
+"""The patient's appointment request form: every field validated with a plain-words message."""
+
+import uuid
+from datetime import UTC, date, datetime
+
+import phonenumbers
+from django import forms
+from django.conf import settings
+from django.core import signing
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from clinic.models import Location, Practitioner
+
+from .models import ContactPreference, PatientType, Service, VisitType
+
+SLOT_FORMAT = "%Y%m%dT%H%MZ"
+STARTED_SALT = "booking.form-started"
+
+
+def encode_slot(start):
+    return start.astimezone(UTC).strftime(SLOT_FORMAT)
+
+
+def decode_slot(value):
+    try:
+        return datetime.strptime(str(value), SLOT_FORMAT).replace(tzinfo=UTC)
+    except (TypeError, ValueError):
+        return None
+
+
+def parse_date(value):
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except (TypeError, ValueError):
+        return None
+
+
+def normalise_phone(raw):
+    """E.164 for a valid number, else None."""
+    try:
+        number = phonenumbers.parse(raw, settings.PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class ChoicesForm(forms.Form):
+    """What and where: the part of the form that decides which times are shown."""
+
+    service = forms.ModelChoiceField(
+        label=_("Service"),
+        queryset=Service.objects.none(),
+        empty_label=_("Choose a service"),
+        error_messages={"required": _("Please choose a service."), "invalid_choice": _("Please choose a service.")},
+    )
+    visit_type = forms.ChoiceField(
+        label=_("Where would you like your appointment?"),
+        choices=VisitType.choices,
+        initial=VisitType.IN_CLINIC,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Please choose in the clinic or telehealth.")},
+    )
+    location = forms.ModelChoiceField(
+        label=_("Location"),
+        queryset=Location.objects.none(),
+        required=False,
+        empty_label=None,
+        error_messages={"invalid_choice": _("Please choose a location.")},
+    )
+    practitioner = forms.ModelChoiceField(
+        label=_("Practitioner"),
+        queryset=Practitioner.objects.none(),
+        required=False,
+        empty_label=_("Any available practitioner"),
+        error_messages={"invalid_choice": _("Please choose a practitioner from the list.")},
+    )
+    date = forms.CharField(label=_("Date"), required=False, max_length=10)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["service"].queryset = Service.objects.active().select_related("treatment")
+        self.fields["location"].queryset = Location.objects.filter(is_active=True)
+        self.fields["practitioner"].queryset = Practitioner.objects.active()
+
+    def clean(self):
+        data = super().clean()
+        service, visit = data.get("service"), data.get("visit_type")
+        if service and visit and not service.offers(visit):
+            where = _("by telehealth") if visit == VisitType.TELEHEALTH else _("in the clinic")
+            self.add_error(
+                "visit_type",
+                _("%(service)s isn't offered %(where)s. Please choose the other option or another service.")
+                % {"service": service.name, "where": where},
+            )
+        if visit == VisitType.IN_CLINIC and not data.get("location") and "location" not in self.errors:
+            only = self.fields["location"].queryset[:2]
+            if len(only) == 1:
+                data["location"] = only[0]
+            else:
+                self.add_error("location", _("Please choose a location."))
+        if visit == VisitType.TELEHEALTH:
+            data["location"] = None
+        practitioner = data.get("practitioner")
+        if service and practitioner and not service.practitioners.filter(pk=practitioner.pk).exists():
+            self.add_error(
+                "practitioner",
+                _("%(name)s doesn't offer this service. Choose “Any available practitioner” or another service.")
+                % {"name": practitioner.name},
+            )
+        data["date"] = parse_date(data.get("date"))
+        return data
+
+
+class BookingForm(ChoicesForm):
+    """The whole request: choices, a time, and the patient's details."""
+
+    slot = forms.CharField(
+        label=_("Time"),
+        max_length=20,
+        error_messages={"required": _("Please choose a time.")},
+    )
+    name = forms.CharField(
+        label=_("Your full name"),
+        max_length=120,
+        error_messages={"required": _("Please enter your name.")},
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    email = forms.EmailField(
+        label=_("Email"),
+        max_length=254,
+        error_messages={
+            "required": _("Please enter your email address."),
+            "invalid": _("This isn't a valid email address. It should look like name@example.com."),
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    phone = forms.CharField(
+        label=_("Phone"),
+        max_length=40,
+        help_text=_("A mobile number if you'd like texts, e.g. 416 555 0123."),
+        error_messages={"required": _("Please enter your phone number.")},
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "type": "tel", "inputmode": "tel"}),
+    )
+    contact_preference = forms.ChoiceField(
+        label=_("How should we contact you?"),
+        choices=ContactPreference.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Please choose how we should contact you.")},
+    )
+    patient_type = forms.ChoiceField(
+        label=_("Have you been to our clinic before?"),
+        choices=PatientType.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Please tell us whether you are a new or returning patient.")},
+    )
+    reason = forms.CharField(
+        label=_("Reason for your visit (optional)"),
+        required=False,
+        max_length=500,
+        help_text=_("A few words are enough, up to 500 characters. Only clinic staff see this; it is never emailed."),
+        error_messages={"max_length": _("Please keep this to 500 characters or fewer (you have %(show_value)d).")},
+        widget=forms.Textarea(attrs={"rows": 3, "maxlength": 500}),
+    )
+    consent = forms.BooleanField(
+        label=_("I have read the privacy notice and agree that the clinic may use these details to arrange my care."),
+        error_messages={"required": _("Please confirm you agree to the privacy notice so we can store your request.")},
+    )
+    # Bot traps: a field people never see, a signed start time, and a one-time key for double submits.
+    website = forms.CharField(label=_("Leave this field empty"), required=False, max_length=200)
+    started = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
+    request_key = forms.CharField(required=False, widget=forms.HiddenInput, max_length=64)
+
+    field_order = [
+        "service",
+        "visit_type",
+        "location",
+        "practitioner",
+        "date",
+        "slot",
+        "name",
+        "email",
+        "phone",
+        "contact_preference",
+        "patient_type",
+        "reason",
+        "consent",
+    ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("started", signing.dumps(timezone.now().timestamp(), salt=STARTED_SALT))
+            self.initial.setdefault("request_key", uuid.uuid4().hex)
+
+    def clean_name(self):
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError(_("Please enter your name."))
+        return name
+
+    def clean_email(self):
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean_phone(self):
+        raw = self.cleaned_data["phone"].strip()
+        e164 = normalise_phone(raw)
+        if not e164:
+            raise forms.ValidationError(_("This isn't a valid phone number. Please include the area code."))
+        self.cleaned_data["phone_as_typed"] = raw
+        return e164
+
+    def clean_slot(self):
+        start = decode_slot(self.cleaned_data["slot"])
+        if start is None:
+            raise forms.ValidationError(_("Please choose a time."))
+        return start
+
+    def clean_request_key(self):
+        key = self.cleaned_data.get("request_key", "")
+        return key if key.isalnum() else ""
+
+    def is_bot(self):
+        """True when the honeypot was filled or the form came back faster than a person can type."""
+        if self.data.get("website"):
+            return True
+        try:
+            started = signing.loads(self.data.get("started", ""), salt=STARTED_SALT, max_age=60 * 60 * 24)
+        except (signing.BadSignature, ValueError, TypeError):
+            return True
+        return timezone.now().timestamp() - float(started) < settings.BOOKING_MIN_SECONDS_TO_SUBMIT
+
+
+class MoveForm(forms.Form):
+    date = forms.CharField(required=False, max_length=10)
+    slot = forms.CharField(max_length=20, error_messages={"required": _("Please choose a time.")})
+
+    def clean_slot(self):
+        start = decode_slot(self.cleaned_data["slot"])
+        if start is None:
+            raise forms.ValidationError(_("Please choose a time."))
+        return start

@@ -1,0 +1,358 @@
+"""Scheduling: what patients book, when practitioners work, and the bookings themselves."""
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from clinic.models import Weekday
+
+
+class VisitType(models.TextChoices):
+    IN_CLINIC = "in_clinic", _("In the clinic")
+    TELEHEALTH = "telehealth", _("Telehealth (video)")
+
+
+class ServiceQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def offering(self, visit_type):
+        if visit_type == VisitType.TELEHEALTH:
+            return self.filter(telehealth=True)
+        return self.filter(in_clinic=True)
+
+
+class Service(models.Model):
+    """What a patient books, e.g. "Acupuncture — first visit, 60 min"."""
+
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), unique=True)
+    treatment = models.ForeignKey(
+        "articles.Treatment", on_delete=models.SET_NULL, null=True, blank=True, related_name="services"
+    )
+    description = models.CharField(_("description"), max_length=300, blank=True)
+    duration_minutes = models.PositiveSmallIntegerField(_("length (minutes)"), default=60)
+    buffer_minutes = models.PositiveSmallIntegerField(
+        _("buffer after (minutes)"), default=0, help_text=_("Time kept free after the visit for notes and cleaning.")
+    )
+    price_text = models.CharField(_("price"), max_length=60, blank=True, help_text=_("As shown to patients, e.g. $95"))
+    in_clinic = models.BooleanField(_("offered in the clinic"), default=True)
+    telehealth = models.BooleanField(_("offered by telehealth"), default=False)
+    practitioners = models.ManyToManyField("clinic.Practitioner", related_name="services", blank=True)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    is_active = models.BooleanField(_("bookable"), default=True)
+
+    objects = ServiceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "name"]
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def duration(self):
+        return timedelta(minutes=self.duration_minutes)
+
+    @property
+    def buffer(self):
+        return timedelta(minutes=self.buffer_minutes)
+
+    def offers(self, visit_type):
+        return self.telehealth if visit_type == VisitType.TELEHEALTH else self.in_clinic
+
+    def clean(self):
+        if not (self.in_clinic or self.telehealth):
+            raise ValidationError(_("Offer the service in the clinic, by telehealth, or both."))
+        if self.duration_minutes is not None and not 5 <= self.duration_minutes <= 480:
+            raise ValidationError({"duration_minutes": _("Give a length between 5 and 480 minutes.")})
+        if self.buffer_minutes is not None and self.buffer_minutes > 120:
+            raise ValidationError({"buffer_minutes": _("A buffer of more than 120 minutes is not allowed.")})
+
+
+class WorkingHours(models.Model):
+    """A practitioner's weekly hours at a location, or for telehealth when no location is set."""
+
+    practitioner = models.ForeignKey("clinic.Practitioner", on_delete=models.CASCADE, related_name="working_hours")
+    weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
+    start = models.TimeField(_("from"))
+    end = models.TimeField(_("until"))
+    location = models.ForeignKey(
+        "clinic.Location",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        help_text=_("Leave empty for telehealth (video) hours."),
+    )
+
+    class Meta:
+        ordering = ["practitioner", "weekday", "start"]
+        verbose_name = _("working hours")
+        verbose_name_plural = _("working hours")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="working_hours_end_after_start")
+        ]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.start:%H:%M}–{self.end:%H:%M}"
+
+    def clean(self):
+        if self.start and self.end and self.end <= self.start:
+            raise ValidationError({"end": _("The end time must be after the start time.")})
+        if self.practitioner_id and self.start and self.end and self.weekday is not None:
+            clash = (
+                WorkingHours.objects.filter(
+                    practitioner_id=self.practitioner_id, weekday=self.weekday, start__lt=self.end, end__gt=self.start
+                )
+                .exclude(pk=self.pk)
+                .first()
+            )
+            if clash:
+                raise ValidationError(_("These hours overlap %(other)s for the same practitioner.") % {"other": clash})
+
+
+class TimeOff(models.Model):
+    practitioner = models.ForeignKey("clinic.Practitioner", on_delete=models.CASCADE, related_name="time_off")
+    start = models.DateTimeField(_("from"))
+    end = models.DateTimeField(_("until"))
+    reason = models.CharField(_("reason"), max_length=120, blank=True, help_text=_("Staff only, e.g. holiday."))
+
+    class Meta:
+        ordering = ["-start"]
+        verbose_name = _("time off")
+        verbose_name_plural = _("time off")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="time_off_end_after_start")
+        ]
+
+    def __str__(self):
+        return f"{self.practitioner}: {timezone.localtime(self.start):%Y-%m-%d %H:%M}"
+
+    def clean(self):
+        if self.start and self.end and self.end <= self.start:
+            raise ValidationError({"end": _("The end must be after the start.")})
+
+
+class Closure(models.Model):
+    date = models.DateField(_("date"), unique=True)
+    reason = models.CharField(_("reason"), max_length=120, blank=True, help_text=_("e.g. Statutory holiday"))
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("clinic closure")
+        verbose_name_plural = _("clinic closures")
+
+    def __str__(self):
+        return f"{self.date:%Y-%m-%d} {self.reason}".strip()
+
+
+class BookingStatus(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    CONFIRMED = "confirmed", _("Confirmed")
+    DECLINED = "declined", _("Declined")
+    CANCELLED = "cancelled", _("Cancelled")
+    COMPLETED = "completed", _("Completed")
+    NO_SHOW = "no_show", _("No-show")
+
+
+ACTIVE_STATUSES = (BookingStatus.REQUESTED, BookingStatus.CONFIRMED)
+
+# Which state changes are allowed, so views, admin actions and commands share one rule.
+TRANSITIONS = {
+    BookingStatus.REQUESTED: {BookingStatus.CONFIRMED, BookingStatus.DECLINED, BookingStatus.CANCELLED},
+    BookingStatus.CONFIRMED: {BookingStatus.COMPLETED, BookingStatus.NO_SHOW, BookingStatus.CANCELLED},
+}
+
+
+class ContactPreference(models.TextChoices):
+    CALL = "call", _("Phone call")
+    TEXT = "text", _("Text message")
+    EMAIL = "email", _("Email")
+
+
+class PatientType(models.TextChoices):
+    NEW = "new", _("New patient")
+    RETURNING = "returning", _("Returning patient")
+
+
+# No 0/O or 1/I/L: references are read out over the phone.
+REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+def new_reference():
+    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(6))
+    return f"{chars[:3]}-{chars[3:]}"
+
+
+class BookingQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status__in=ACTIVE_STATUSES)
+
+    def overlapping(self, practitioner_id, start, blocked_until):
+        return self.active().filter(practitioner_id=practitioner_id, start__lt=blocked_until, blocked_until__gt=start)
+
+    def upcoming(self):
+        return self.filter(start__gte=timezone.now())
+
+
+class Booking(models.Model):
+    reference = models.CharField(_("reference"), max_length=7, unique=True, default=new_reference, editable=False)
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="bookings")
+    visit_type = models.CharField(_("visit type"), max_length=12, choices=VisitType.choices)
+    location = models.ForeignKey("clinic.Location", on_delete=models.PROTECT, null=True, blank=True)
+    practitioner = models.ForeignKey("clinic.Practitioner", on_delete=models.PROTECT, related_name="bookings")
+    start = models.DateTimeField(_("start"), db_index=True)
+    end = models.DateTimeField(_("end"))
+    # end + the service's buffer: the time this booking keeps the practitioner busy.
+    blocked_until = models.DateTimeField(_("blocked until"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=BookingStatus.choices, default=BookingStatus.REQUESTED, db_index=True
+    )
+    patient_name = models.CharField(_("patient name"), max_length=120)
+    email = models.EmailField(_("email"), max_length=254, db_index=True)
+    phone = models.CharField(_("phone"), max_length=20, help_text=_("Stored in international (E.164) format."))
+    phone_as_typed = models.CharField(_("phone as typed"), max_length=40, blank=True)
+    contact_preference = models.CharField(_("contact by"), max_length=8, choices=ContactPreference.choices)
+    patient_type = models.CharField(_("new or returning"), max_length=10, choices=PatientType.choices)
+    reason = models.TextField(_("reason for visit"), max_length=500, blank=True)
+    consent_at = models.DateTimeField(_("privacy consent given"))
+    privacy_version = models.CharField(_("privacy notice version"), max_length=20)
+    telehealth_url = models.URLField(_("video link"), blank=True)
+    staff_notes = models.TextField(_("staff notes"), blank=True)
+    # The form's one-time key: a double click or the back button cannot save the same request twice.
+    request_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
+    ics_sequence = models.PositiveIntegerField(default=0, editable=False)
+    reminder_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = BookingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start"]
+        get_latest_by = "created"
+        verbose_name = _("booking")
+        verbose_name_plural = _("bookings")
+        permissions = [("export_booking", _("Can export bookings as CSV"))]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="booking_end_after_start"),
+            models.CheckConstraint(
+                condition=models.Q(blocked_until__gte=models.F("end")), name="booking_blocked_after_end"
+            ),
+        ]
+        indexes = [models.Index(fields=["practitioner", "start"])]
+
+    def __str__(self):
+        # No patient name here: __str__ ends up in logs and the admin's change history.
+        return self.reference
+
+    def get_absolute_url(self):
+        return reverse("booking:manage", kwargs={"token": self.manage_token()})
+
+    @property
+    def is_active(self):
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_telehealth(self):
+        return self.visit_type == VisitType.TELEHEALTH
+
+    @property
+    def video_link(self):
+        return self.telehealth_url or (self.practitioner.video_room_url if self.is_telehealth else "")
+
+    def can_become(self, status):
+        return status in TRANSITIONS.get(self.status, set())
+
+    def manage_token(self):
+        from .tokens import make_token
+
+        return make_token(self)
+
+    def patient_can_change(self, now=None):
+        """Patients may cancel or move online until the late-cancellation window."""
+        now = now or timezone.now()
+        return self.is_active and self.start - now > timedelta(hours=settings.BOOKING_CANCEL_NOTICE_HOURS)
+
+
+class BookingEvent(models.Model):
+    """One change of a booking's state: who, when, from, to, and why."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(_("when"), default=timezone.now)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    actor = models.CharField(_("who"), max_length=150, help_text=_("Staff username, “patient” or “system”."))
+    from_status = models.CharField(_("from"), max_length=12, choices=BookingStatus.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=12, choices=BookingStatus.choices)
+    note = models.CharField(_("note"), max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        verbose_name = _("booking event")
+        verbose_name_plural = _("booking history")
+
+    def __str__(self):
+        return f"{self.booking.reference}: {self.from_status or '—'} → {self.to_status}"
+
+
+class BookingAccess(models.Model):
+    """Who opened a booking in admin, and when (read-only for staff)."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="accesses")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("booking access")
+        verbose_name_plural = _("booking access log")
+
+    def __str__(self):
+        return f"{self.booking.reference} by {self.user}"
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to send")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+
+
+class OutboxEmail(models.Model):
+    """Every email the site sends is first written here, in the same transaction as its cause."""
+
+    kind = models.CharField(_("kind"), max_length=40)
+    recipient = models.EmailField(_("recipient"))
+    booking = models.ForeignKey(Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="emails")
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("body"))
+    ics = models.TextField(_("calendar attachment"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("email")
+        verbose_name_plural = _("email outbox")
+        constraints = [
+            # A reminder is queued at most once per booking, however often the command runs.
+            models.UniqueConstraint(
+                fields=["booking", "kind"], condition=models.Q(kind="reminder"), name="one_reminder_per_booking"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.kind} #{self.pk}"

@@ -1,0 +1,219 @@
+"""Booking state changes: every path (patient page, admin action, command) goes through here, so each
+change is checked against the rules, recorded as a BookingEvent and followed by the right email."""
+
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from clinic.facts import get_facts
+
+from . import emails
+from .availability import slots_for
+from .models import Booking, BookingEvent, BookingStatus, VisitType
+
+PATIENT = "patient"
+SYSTEM = "system"
+
+
+class SlotTaken(Exception):
+    """The chosen time is no longer free."""
+
+
+class NotAllowed(Exception):
+    """The requested change of state is not allowed from the booking's current state."""
+
+
+@dataclass
+class PatientDetails:
+    name: str
+    email: str
+    phone: str
+    phone_as_typed: str
+    contact_preference: str
+    patient_type: str
+    reason: str
+    privacy_version: str
+
+
+def _actor(user):
+    if user is None:
+        return None, SYSTEM
+    if isinstance(user, str):
+        return None, user
+    return user, user.get_username()
+
+
+def record(booking, *, by, from_status, to_status, note=""):
+    user, actor = _actor(by)
+    return BookingEvent.objects.create(
+        booking=booking, user=user, actor=actor, from_status=from_status or "", to_status=to_status, note=note[:500]
+    )
+
+
+def _confirm_instantly():
+    profile = get_facts().profile
+    return bool(profile and profile.confirm_instantly)
+
+
+def _hold_slot(booking_fields, candidates, start, blocked_until):
+    """Insert the booking for the first candidate practitioner who is still free.
+
+    The Python overlap check gives the friendly answer; on PostgreSQL the exclusion constraint is the
+    real guarantee (a concurrent insert that slipped past the check fails with IntegrityError), and on
+    SQLite the IMMEDIATE write transaction serialises competing requests.
+    """
+    for practitioner_id in candidates:
+        if Booking.objects.overlapping(practitioner_id, start, blocked_until).exists():
+            continue
+        try:
+            with transaction.atomic():
+                return Booking.objects.create(practitioner_id=practitioner_id, **booking_fields)
+        except IntegrityError:
+            continue
+    raise SlotTaken
+
+
+def request_booking(
+    *, service, visit_type, location, practitioner, start, patient: PatientDetails, request_key=None, now=None
+):
+    """Save a patient's request for a free slot (one transaction) and queue its emails."""
+    now = now or timezone.now()
+    if visit_type == VisitType.TELEHEALTH:
+        location = None
+    with transaction.atomic():
+        free = slots_for(service, visit_type, location, practitioner, day=timezone.localtime(start).date(), now=now)
+        candidates = free.get(start)
+        if not candidates:
+            raise SlotTaken
+        end = start + service.duration
+        status = BookingStatus.CONFIRMED if _confirm_instantly() else BookingStatus.REQUESTED
+        fields = {
+            "service": service,
+            "visit_type": visit_type,
+            "location": location,
+            "start": start,
+            "end": end,
+            "blocked_until": end + service.buffer,
+            "status": status,
+            "patient_name": patient.name,
+            "email": patient.email,
+            "phone": patient.phone,
+            "phone_as_typed": patient.phone_as_typed,
+            "contact_preference": patient.contact_preference,
+            "patient_type": patient.patient_type,
+            "reason": patient.reason,
+            "consent_at": now,
+            "privacy_version": patient.privacy_version,
+            "request_key": request_key,
+        }
+        booking = _hold_slot(fields, candidates, start, end + service.buffer)
+        record(booking, by=PATIENT, from_status="", to_status=BookingStatus.REQUESTED, note=_("Requested online"))
+        if status == BookingStatus.CONFIRMED:
+            record(
+                booking,
+                by=SYSTEM,
+                from_status=BookingStatus.REQUESTED,
+                to_status=status,
+                note=_("Confirmed instantly"),
+            )
+            emails.queue_with_calendar(emails.Kind.CONFIRMATION, booking)
+        else:
+            emails.queue(emails.Kind.ACKNOWLEDGEMENT, booking)
+        emails.queue(emails.Kind.NEW_REQUEST, booking)
+    return booking
+
+
+def _locked(booking):
+    return Booking.objects.select_for_update().select_related("service", "practitioner", "location").get(pk=booking.pk)
+
+
+def change_status(booking, to_status, *, by, note="", telehealth_url=None, now=None):
+    """Move a booking to a new state if the rules allow it; record and email. Returns the fresh booking."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        booking = _locked(booking)
+        if not booking.can_become(to_status):
+            raise NotAllowed(
+                _("A %(status)s booking cannot be marked %(to)s.")
+                % {"status": booking.get_status_display().lower(), "to": BookingStatus(to_status).label.lower()}
+            )
+        if to_status in (BookingStatus.COMPLETED, BookingStatus.NO_SHOW) and booking.start > now:
+            raise NotAllowed(_("This appointment has not started yet."))
+        if to_status == BookingStatus.CONFIRMED:
+            if telehealth_url:
+                booking.telehealth_url = telehealth_url
+            if booking.is_telehealth and not booking.video_link:
+                raise NotAllowed(_("Add a video link first: telehealth bookings need one to be confirmed."))
+        from_status = booking.status
+        booking.status = to_status
+        if to_status in (BookingStatus.CONFIRMED, BookingStatus.CANCELLED):
+            booking.ics_sequence += 1
+        booking.save()
+        record(booking, by=by, from_status=from_status, to_status=to_status, note=note)
+        if to_status == BookingStatus.CONFIRMED:
+            emails.queue_with_calendar(emails.Kind.CONFIRMATION, booking)
+        elif to_status == BookingStatus.DECLINED:
+            emails.queue(emails.Kind.DECLINED, booking, note=note)
+        elif to_status == BookingStatus.CANCELLED:
+            if from_status == BookingStatus.CONFIRMED:
+                emails.queue_with_calendar(emails.Kind.CANCELLED, booking, cancel=True)
+            else:
+                emails.queue(emails.Kind.CANCELLED, booking)
+            if by == PATIENT:
+                emails.queue(emails.Kind.CANCELLED_NOTICE, booking)
+    return booking
+
+
+def reschedule(booking, new_start, *, by, note="", now=None):
+    """Move an active booking to another free slot with the same practitioner (or any, for patients).
+
+    Staff moves keep a confirmed booking confirmed; a patient's move goes back to review unless the
+    clinic confirms instantly. The no-overlap guarantee holds exactly as for a new request.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        booking = _locked(booking)
+        if not booking.is_active:
+            raise NotAllowed(_("Only requested or confirmed bookings can be moved."))
+        service = booking.service
+        free = slots_for(
+            service,
+            booking.visit_type,
+            booking.location,
+            booking.practitioner,
+            day=timezone.localtime(new_start).date(),
+            now=now,
+            exclude_booking=booking.pk,
+        )
+        if booking.practitioner_id not in free.get(new_start, []):
+            raise SlotTaken
+        old_start = booking.start
+        from_status = booking.status
+        booking.start = new_start
+        booking.end = new_start + service.duration
+        booking.blocked_until = booking.end + service.buffer
+        if by == PATIENT and not _confirm_instantly():
+            booking.status = BookingStatus.REQUESTED
+        booking.ics_sequence += 1
+        try:
+            with transaction.atomic():
+                booking.save()
+        except IntegrityError as exc:
+            raise SlotTaken from exc
+        moved_note = _("Moved from %(old)s") % {"old": timezone.localtime(old_start).strftime("%Y-%m-%d %H:%M")}
+        record(
+            booking,
+            by=by,
+            from_status=from_status,
+            to_status=booking.status,
+            note=f"{moved_note}. {note}".strip(". ") if note else moved_note,
+        )
+        if booking.status == BookingStatus.CONFIRMED:
+            emails.queue_with_calendar(emails.Kind.MOVED, booking)
+        else:
+            emails.queue(emails.Kind.MOVED, booking)
+        if by == PATIENT:
+            emails.queue(emails.Kind.MOVED_NOTICE, booking)
+    return booking
