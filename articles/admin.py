@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -21,6 +22,7 @@ class ArticleReferenceInline(admin.TabularInline):
     model = ArticleReference
     extra = 0
     fields = ["order", "title", "publisher", "year", "url"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(Treatment)

@@ -51,9 +51,13 @@ class BodyMixin:
 
 class Treatment(BodyMixin, models.Model):
     name = models.CharField(_("name"), max_length=100, help_text=_("As patients know it, e.g. “Acupuncture”."))
-    slug = models.SlugField(_("slug"), max_length=100, unique=True, help_text=_("The web address: /treatments/<slug>/."))
+    slug = models.SlugField(
+        _("slug"), max_length=100, unique=True, help_text=_("The web address: /treatments/<slug>/.")
+    )
     summary = models.CharField(
-        _("summary"), max_length=300, help_text=_("One or two plain sentences shown on cards and at the top of the page.")
+        _("summary"),
+        max_length=300,
+        help_text=_("One or two plain sentences shown on cards and at the top of the page."),
     )
     body = models.TextField(
         _("body"),
@@ -108,7 +112,9 @@ class Treatment(BodyMixin, models.Model):
 
 class Condition(BodyMixin, models.Model):
     name = models.CharField(_("name"), max_length=100, help_text=_("e.g. “Muscle cramps”."))
-    slug = models.SlugField(_("slug"), max_length=100, unique=True, help_text=_("The web address: /conditions/<slug>/."))
+    slug = models.SlugField(
+        _("slug"), max_length=100, unique=True, help_text=_("The web address: /conditions/<slug>/.")
+    )
     summary = models.CharField(_("summary"), max_length=300, help_text=_("One or two plain sentences."))
     body = models.TextField(
         _("body"),
@@ -186,7 +192,9 @@ class Article(BodyMixin, models.Model):
         _("slug"), max_length=200, unique=True, help_text=_("The web address: /articles/<slug>/. Avoid changing it.")
     )
     summary = models.CharField(
-        _("summary"), max_length=400, help_text=_("Two plain sentences shown on cards, in the feed and under the title.")
+        _("summary"),
+        max_length=400,
+        help_text=_("Two plain sentences shown on cards, in the feed and under the title."),
     )
     body = models.TextField(
         _("body"),
@@ -210,9 +218,7 @@ class Article(BodyMixin, models.Model):
         verbose_name=_("treatment"),
         help_text=_("The treatment the article is about; its “Book” button links to it."),
     )
-    conditions = models.ManyToManyField(
-        Condition, related_name="articles", blank=True, verbose_name=_("conditions")
-    )
+    conditions = models.ManyToManyField(Condition, related_name="articles", blank=True, verbose_name=_("conditions"))
     author = models.ForeignKey(
         "clinic.Practitioner",
         on_delete=models.PROTECT,
@@ -290,7 +296,9 @@ class Article(BodyMixin, models.Model):
     @property
     def is_public(self):
         return (
-            self.status == self.Status.PUBLISHED and self.published_at is not None and self.published_at <= timezone.now()
+            self.status == self.Status.PUBLISHED
+            and self.published_at is not None
+            and self.published_at <= timezone.now()
         )
 
     @property

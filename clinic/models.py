@@ -1,5 +1,7 @@
 """The clinic's own facts: who it is, where, when it is open, and who works there."""
 
+import phonenumbers
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
@@ -14,6 +16,15 @@ class Weekday(models.IntegerChoices):
     FRIDAY = 4, _("Friday")
     SATURDAY = 5, _("Saturday")
     SUNDAY = 6, _("Sunday")
+
+
+def dialable(number):
+    """International form for tel:/sms: links, so they work from any phone."""
+    try:
+        parsed = phonenumbers.parse(number, settings.PHONE_REGION)
+        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    except phonenumbers.NumberParseException:
+        return "".join(ch for ch in number if ch.isdigit() or ch == "+")
 
 
 class ClinicProfile(models.Model):
@@ -66,11 +77,11 @@ class ClinicProfile(models.Model):
 
     @property
     def phone_href(self):
-        return "tel:" + "".join(ch for ch in self.phone if ch.isdigit() or ch == "+")
+        return "tel:" + dialable(self.phone)
 
     @property
     def sms_href(self):
-        return "sms:" + "".join(ch for ch in (self.sms_number or self.phone) if ch.isdigit() or ch == "+")
+        return "sms:" + dialable(self.sms_number or self.phone)
 
 
 class Location(models.Model):

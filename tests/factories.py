@@ -79,6 +79,7 @@ class ConditionFactory(factory.django.DjangoModelFactory):
 class ArticleFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Article
+        skip_postgeneration_save = True
 
     title = factory.Sequence(lambda n: f"Article number {n}")
     slug = factory.Sequence(lambda n: f"article-{n}")
