@@ -99,6 +99,9 @@ class PractitionerSitemap(Sitemap):
     def items(self):
         return Practitioner.objects.active()
 
+    def lastmod(self, obj):
+        return obj.updated
+
 
 sitemaps = {
     "pages": StaticPagesSitemap,

@@ -76,8 +76,10 @@ class TreatmentDetailView(BreadcrumbMixin, PublishedArticlesMixin, DetailView):
     )
 
     def get_services(self, treatment):
-        """The bookable services for this treatment; the booking app provides them."""
-        return []
+        """The bookable services for this treatment (defined by the booking app, reached by its reverse
+        relation so that articles never imports booking)."""
+        related = getattr(treatment, "services", None)
+        return list(related.filter(is_active=True).order_by("order", "name")) if related is not None else []
 
     def get_breadcrumbs(self):
         return [HOME, (_("Treatments"), "/treatments/"), (self.object.name, self.request.path)]

@@ -19,9 +19,8 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from clinic.admin import PractitionerAdmin as ClinicPractitionerAdmin
 from clinic.models import Practitioner
@@ -377,9 +376,7 @@ class BookingAdmin(admin.ModelAdmin):
             path("schedule/day/", wrap(self.schedule_day_view), name="booking_booking_schedule_day"),
             path("schedule/week/", wrap(self.schedule_week_view), name="booking_booking_schedule_week"),
             path("export/", wrap(self.export_view), name="booking_booking_export"),
-            path(
-                "<path:object_id>/do/<str:action>/", wrap(self.transition_view), name="booking_booking_transition"
-            ),
+            path("<path:object_id>/do/<str:action>/", wrap(self.transition_view), name="booking_booking_transition"),
             path("<path:object_id>/confirm/", wrap(self.confirm_view), name="booking_booking_confirm"),
             path("<path:object_id>/decline/", wrap(self.decline_view), name="booking_booking_decline"),
             path("<path:object_id>/reschedule/", wrap(self.reschedule_view), name="booking_booking_reschedule"),
@@ -504,7 +501,9 @@ class OutboxEmailAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Send selected failed or waiting emails again"), permissions=["resend"])
     def resend_failed_emails(self, request, queryset):
-        retry = list(queryset.filter(status__in=[OutboxStatus.FAILED, OutboxStatus.PENDING]).values_list("pk", flat=True))
+        retry = list(
+            queryset.filter(status__in=[OutboxStatus.FAILED, OutboxStatus.PENDING]).values_list("pk", flat=True)
+        )
         skipped = queryset.count() - len(retry)
         sent = emails.send_ids(retry)
         failed = len(retry) - sent
@@ -518,7 +517,9 @@ class OutboxEmailAdmin(admin.ModelAdmin):
             self.message_user(
                 request,
                 ngettext(
-                    "%(count)d email failed again; see its error.", "%(count)d emails failed again; see their errors.", failed
+                    "%(count)d email failed again; see its error.",
+                    "%(count)d emails failed again; see their errors.",
+                    failed,
                 )
                 % {"count": failed},
                 messages.ERROR,

@@ -1,6 +1,11 @@
-"""Security headers that Django's SecurityMiddleware does not set itself."""
+"""Security headers that Django's SecurityMiddleware does not set itself, and fault handling."""
+
+import logging
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
+
+logger = logging.getLogger(__name__)
 
 
 class SecurityHeadersMiddleware:
@@ -12,3 +17,39 @@ class SecurityHeadersMiddleware:
         response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         return response
+
+
+class DatabaseUnavailableMiddleware:
+    """Database down: answer 503 with the branded page (and the clinic's phone from the cache), not a 500.
+
+    `process_exception` sees exceptions raised by views and by the rendering of template responses. The
+    response goes back out through every other middleware, so the 503 page carries the usual headers.
+    /healthz handles database errors itself and answers its own JSON 503.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        from clinic.views import service_unavailable
+
+        # Log the kind of failure only: a database error message may quote the query and its values.
+        logger.error("Database unavailable (%s) on %s %s", type(exception).__name__, request.method, request.path)
+        return service_unavailable(request)
+
+
+def client_ip(request):
+    """The client's address, as the booking rate limit sees it (the load balancer's entry when BEHIND_PROXY).
+
+    Used by django-axes (AXES_CLIENT_IP_CALLABLE) so login lockouts and rate limits agree on who the client is.
+    """
+    if settings.SECURE_PROXY_SSL_HEADER:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+        if forwarded:
+            return forwarded.split(",")[-1].strip()[:64]
+    return request.META.get("REMOTE_ADDR", "")[:64]

@@ -163,6 +163,7 @@ class Practitioner(models.Model):
     )
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = PractitionerQuerySet.as_manager()
 

@@ -5,6 +5,7 @@ With DEBUG off the site refuses to start without a real SECRET_KEY.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -64,9 +65,12 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Security headers before whitenoise, so static files get Permissions-Policy, CORP and CSP too.
     "clinic.middleware.SecurityHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Database down: answer 503 with the branded page instead of a 500.
+    "clinic.middleware.DatabaseUnavailableMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -245,3 +249,23 @@ LOGGING = {
 # The region assumed for phone numbers typed without a country code.
 PHONE_REGION = os.environ.get("PHONE_REGION", "CA")
 BOOKING_RETENTION_MONTHS = env_int("BOOKING_RETENTION_MONTHS", 24)
+
+
+# --- Security additions (issue 6) ------------------------------------------------------------------
+# Admin login lockout with django-axes. Attempts are stored in the database (AxesDatabaseHandler), so
+# every server instance sees the same count. Lockout is keyed on the username *and* the client address,
+# so an attacker cannot lock a staff member out from everywhere by guessing at their username.
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as the axes docs require
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out logins before checking passwords
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "axes/lockout.html"
+# The same client address the booking rate limit uses (the load balancer's X-Forwarded-For when BEHIND_PROXY).
+AXES_CLIENT_IP_CALLABLE = "clinic.middleware.client_ip"

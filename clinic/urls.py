@@ -4,7 +4,6 @@ from django.urls import include, path
 
 from . import views
 
-
 clinic_patterns = [
     path("team/", views.TeamView.as_view(), name="team"),
     path("team/<slug:slug>/", views.PractitionerView.as_view(), name="practitioner"),

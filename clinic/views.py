@@ -94,7 +94,7 @@ def robots_txt(request):
         "User-agent: *",
         f"Disallow: {admin_url}",
         "Disallow: /book/",
-        f"Sitemap: {request.build_absolute_uri('/sitemap.xml')}",
+        f"Sitemap: {settings.SITE_URL}/sitemap.xml",
         "",
     ]
     return HttpResponse("\n".join(lines), content_type="text/plain")

@@ -6,7 +6,6 @@ import uuid
 from datetime import time
 
 from django.core import signing
-
 from django.utils import timezone
 
 from booking.availability import slots_for
@@ -24,20 +23,27 @@ def make_clinic(*, confirm_instantly=False):
 
 
 def make_practitioner(slug="pat", name="Pat Lee", *, location=None, telehealth=True, video=""):
-    p = Practitioner.objects.create(name=name, slug=slug, title="Physiotherapist", credentials="PT",
-                                    video_room_url=video)
+    p = Practitioner.objects.create(
+        name=name, slug=slug, title="Physiotherapist", credentials="PT", video_room_url=video
+    )
     for weekday in range(7):
         if location is not None:
-            WorkingHours.objects.create(practitioner=p, weekday=weekday, start=time(9), end=time(17),
-                                        location=location)
+            WorkingHours.objects.create(practitioner=p, weekday=weekday, start=time(9), end=time(17), location=location)
         if telehealth:
             WorkingHours.objects.create(practitioner=p, weekday=weekday, start=time(18), end=time(20))
     return p
 
 
 def make_service(practitioners, slug="physio-60", *, minutes=60, buffer=0, in_clinic=True, telehealth=True):
-    s = Service.objects.create(name="Physio assessment", slug=slug, duration_minutes=minutes,
-                               buffer_minutes=buffer, in_clinic=in_clinic, telehealth=telehealth, price_text="$100")
+    s = Service.objects.create(
+        name="Physio assessment",
+        slug=slug,
+        duration_minutes=minutes,
+        buffer_minutes=buffer,
+        in_clinic=in_clinic,
+        telehealth=telehealth,
+        price_text="$100",
+    )
     s.practitioners.set(practitioners)
     return s
 
@@ -47,9 +53,16 @@ def free_starts(service, visit_type=VisitType.IN_CLINIC, location=None, practiti
 
 
 def patient(**overrides):
-    data = dict(name="Alex Morgan", email="alex@example.com", phone="+14165550123", phone_as_typed="416 555 0123",
-                contact_preference="email", patient_type="new", reason="Calf cramps at night",
-                privacy_version="2026-11")
+    data = {
+        "name": "Alex Morgan",
+        "email": "alex@example.com",
+        "phone": "+14165550123",
+        "phone_as_typed": "416 555 0123",
+        "contact_preference": "email",
+        "patient_type": "new",
+        "reason": "Calf cramps at night",
+        "privacy_version": "2026-11",
+    }
     data.update(overrides)
     return PatientDetails(**data)
 

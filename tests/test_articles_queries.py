@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db
 # Queries per page, warm cache, anonymous visitor (same on SQLite and PostgreSQL).
 EXPECTED = {
     "home": 4,  # treatments, conditions, latest articles (+author, treatment), team
-    "treatment": 5,  # treatment, its FAQs, conditions, practitioners; related articles
+    "treatment": 6,  # treatment, its FAQs, conditions, practitioners; related articles
     "condition": 3,  # condition, its treatments; related articles
     "article_list": 5,  # treatments and conditions (filter options), count, page (+author, treatment), conditions
     "article": 5,  # article (+author, reviewer, treatment), conditions, FAQs, references; related (one query)

@@ -32,8 +32,14 @@ def test_booking_takes_its_slot_and_buffer_and_cancelling_frees_it(setup):
     location, pat = setup
     service = make_service([pat], buffer=15)
     start = free_starts(service, location=location)[0]
-    booking = workflow.request_booking(service=service, visit_type=VisitType.IN_CLINIC, location=location,
-                                       practitioner=None, start=start, patient=patient())
+    booking = workflow.request_booking(
+        service=service,
+        visit_type=VisitType.IN_CLINIC,
+        location=location,
+        practitioner=None,
+        start=start,
+        patient=patient(),
+    )
     after = free_starts(service, location=location)
     assert start not in after
     # The next start on that day waits for the 15-minute buffer.
@@ -75,7 +81,13 @@ def test_booking_str_never_shows_the_patient(setup):
     location, pat = setup
     service = make_service([pat])
     start = free_starts(service, location=location)[0]
-    booking = workflow.request_booking(service=service, visit_type=VisitType.IN_CLINIC, location=location,
-                                       practitioner=None, start=start, patient=patient())
+    booking = workflow.request_booking(
+        service=service,
+        visit_type=VisitType.IN_CLINIC,
+        location=location,
+        practitioner=None,
+        start=start,
+        patient=patient(),
+    )
     assert "Alex" not in str(booking) and str(booking) == booking.reference
     assert Booking.objects.get().events.count() == 1

@@ -29,8 +29,14 @@ def booking():
     starts = free_starts(service, location=location)
     # Two days ahead or more: outside the 24-hour late-cancellation window.
     start = next(s for s in starts if s - timezone.now() > timedelta(days=2))
-    return workflow.request_booking(service=service, visit_type=VisitType.IN_CLINIC, location=location,
-                                    practitioner=None, start=start, patient=patient())
+    return workflow.request_booking(
+        service=service,
+        visit_type=VisitType.IN_CLINIC,
+        location=location,
+        practitioner=None,
+        start=start,
+        patient=patient(),
+    )
 
 
 def test_opening_the_link_changes_nothing(client, booking):
@@ -69,8 +75,10 @@ def test_tampered_or_garbage_token_gets_a_clear_page(client, booking):
 
 def test_within_the_notice_period_the_page_asks_to_call(client, booking):
     Booking.objects.filter(pk=booking.pk).update(
-        start=timezone.now() + timedelta(hours=3), end=timezone.now() + timedelta(hours=4),
-        blocked_until=timezone.now() + timedelta(hours=4))
+        start=timezone.now() + timedelta(hours=3),
+        end=timezone.now() + timedelta(hours=4),
+        blocked_until=timezone.now() + timedelta(hours=4),
+    )
     html = client.get(booking.get_absolute_url()).content.decode()
     assert "be changed online any more" in html and "(416) 555-0100" in html
     client.post(f"/book/manage/{booking.manage_token()}/cancel/")
@@ -80,8 +88,10 @@ def test_within_the_notice_period_the_page_asks_to_call(client, booking):
 
 def test_link_stops_working_after_the_appointment(client, booking):
     Booking.objects.filter(pk=booking.pk).update(
-        start=timezone.now() - timedelta(hours=3), end=timezone.now() - timedelta(hours=2),
-        blocked_until=timezone.now() - timedelta(hours=2))
+        start=timezone.now() - timedelta(hours=3),
+        end=timezone.now() - timedelta(hours=2),
+        blocked_until=timezone.now() - timedelta(hours=2),
+    )
     html = client.get(booking.get_absolute_url()).content.decode()
     assert "has passed" in html
     assert "Cancel this appointment" not in html
@@ -101,10 +111,17 @@ def test_patient_moves_to_another_free_time(client, booking):
 
 def test_moving_to_a_taken_time_is_refused_kindly(client, booking):
     other_start = next(s for s in free_starts(booking.service, location=booking.location) if s > booking.start)
-    workflow.request_booking(service=booking.service, visit_type=VisitType.IN_CLINIC, location=booking.location,
-                             practitioner=None, start=other_start, patient=patient(email="b@example.com"))
-    response = client.post(f"/book/manage/{booking.manage_token()}/move/",
-                           {"slot": encode_slot(other_start), "action": "move"})
+    workflow.request_booking(
+        service=booking.service,
+        visit_type=VisitType.IN_CLINIC,
+        location=booking.location,
+        practitioner=None,
+        start=other_start,
+        patient=patient(email="b@example.com"),
+    )
+    response = client.post(
+        f"/book/manage/{booking.manage_token()}/move/", {"slot": encode_slot(other_start), "action": "move"}
+    )
     assert "That time was just taken" in response.content.decode()
     booking.refresh_from_db()
     assert booking.start != other_start

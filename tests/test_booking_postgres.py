@@ -19,10 +19,21 @@ pytestmark = [
 
 def _row(service, practitioner, start, minutes=60, status=BookingStatus.REQUESTED, **extra):
     return Booking(
-        service=service, visit_type="in_clinic", practitioner=practitioner, start=start,
-        end=start + timedelta(minutes=minutes), blocked_until=start + timedelta(minutes=minutes), status=status,
-        patient_name="X", email="x@example.com", phone="+14165550123", contact_preference="email",
-        patient_type="new", consent_at=timezone.now(), privacy_version="1", **extra,
+        service=service,
+        visit_type="in_clinic",
+        practitioner=practitioner,
+        start=start,
+        end=start + timedelta(minutes=minutes),
+        blocked_until=start + timedelta(minutes=minutes),
+        status=status,
+        patient_name="X",
+        email="x@example.com",
+        phone="+14165550123",
+        contact_preference="email",
+        patient_type="new",
+        consent_at=timezone.now(),
+        privacy_version="1",
+        **extra,
     )
 
 

@@ -91,13 +91,24 @@ def test_instant_confirmation_sends_calendar_file(client, clinic):
 
 
 def test_every_wrong_field_is_explained_and_nothing_saved(client, clinic):
-    data = form_data(clinic["service"], free_starts(clinic["service"], location=clinic["location"])[0],
-                     clinic["location"], name="", email="not-an-email", phone="12", consent="")
+    data = form_data(
+        clinic["service"],
+        free_starts(clinic["service"], location=clinic["location"])[0],
+        clinic["location"],
+        name="",
+        email="not-an-email",
+        phone="12",
+        consent="",
+    )
     data["slot"] = ""
     html = post(client, data).content.decode()
-    for message in ["Please enter your name.", "This isn&#x27;t a valid email address",
-                    "This isn&#x27;t a valid phone number", "Please choose a time.",
-                    "Please confirm you agree to the privacy notice"]:
+    for message in [
+        "Please enter your name.",
+        "This isn&#x27;t a valid email address",
+        "This isn&#x27;t a valid phone number",
+        "Please choose a time.",
+        "Please confirm you agree to the privacy notice",
+    ]:
         assert message in html, message
     assert 'id="error-summary"' in html and 'href="#id_name"' in html
     assert 'aria-invalid="true"' in html
@@ -116,7 +127,9 @@ def test_service_not_offered_by_telehealth_is_explained(client, clinic):
     clinic["service"].telehealth = False
     clinic["service"].save()
     start = free_starts(clinic["service"], location=clinic["location"])[0]
-    html = post(client, form_data(clinic["service"], start, clinic["location"], visit_type="telehealth")).content.decode()
+    html = post(
+        client, form_data(clinic["service"], start, clinic["location"], visit_type="telehealth")
+    ).content.decode()
     assert "isn&#x27;t offered by telehealth" in html
     assert Booking.objects.count() == 0
 
@@ -124,8 +137,9 @@ def test_service_not_offered_by_telehealth_is_explained(client, clinic):
 def test_taken_time_gets_friendly_message_and_fresh_times(client, clinic):
     start = free_starts(clinic["service"], location=clinic["location"])[0]
     post(client, form_data(clinic["service"], start, clinic["location"]))
-    response = post(client, form_data(clinic["service"], start, clinic["location"], email="other@example.com"),
-                    ip="203.0.113.9")
+    response = post(
+        client, form_data(clinic["service"], start, clinic["location"], email="other@example.com"), ip="203.0.113.9"
+    )
     html = response.content.decode()
     assert response.status_code == 200
     assert "That time was just taken — please choose another." in html
@@ -174,7 +188,9 @@ def test_rate_limit_per_client_address(client, clinic):
     assert "several requests from your connection" in html
     assert Booking.objects.count() == 2
     # Another address is not affected.
-    assert post(client, form_data(clinic["service"], starts[2], clinic["location"]), ip="198.51.100.7").status_code == 302
+    assert (
+        post(client, form_data(clinic["service"], starts[2], clinic["location"]), ip="198.51.100.7").status_code == 302
+    )
 
 
 @override_settings(BOOKING_MAX_OPEN_PER_EMAIL=2)
@@ -182,8 +198,11 @@ def test_cap_on_open_requests_per_email(client, clinic):
     starts = free_starts(clinic["service"], location=clinic["location"])
     for i in range(2):
         post(client, form_data(clinic["service"], starts[i], clinic["location"]), ip=f"198.51.100.{i}")
-    html = post(client, form_data(clinic["service"], starts[2], clinic["location"], email="ALEX@example.com"),
-                ip="198.51.100.99").content.decode()
+    html = post(
+        client,
+        form_data(clinic["service"], starts[2], clinic["location"], email="ALEX@example.com"),
+        ip="198.51.100.99",
+    ).content.decode()
     assert "You already have 2 open requests" in html
     assert Booking.objects.count() == 2
 
@@ -194,8 +213,9 @@ def test_any_practitioner_books_whoever_is_free(client, clinic):
     start = free_starts(clinic["service"], location=clinic["location"])[0]
     post(client, form_data(clinic["service"], start, clinic["location"]), ip="198.51.100.1")
     post(client, form_data(clinic["service"], start, clinic["location"], email="b@example.com"), ip="198.51.100.2")
-    third = post(client, form_data(clinic["service"], start, clinic["location"], email="c@example.com"),
-                 ip="198.51.100.3")
+    third = post(
+        client, form_data(clinic["service"], start, clinic["location"], email="c@example.com"), ip="198.51.100.3"
+    )
     assert {b.practitioner.slug for b in Booking.objects.all()} == {"pat", "sam"}
     assert "That time was just taken" in third.content.decode()
 
@@ -210,8 +230,13 @@ def test_telehealth_request_uses_telehealth_hours(client, clinic):
 
 
 def test_show_times_without_javascript_keeps_typed_details(client, clinic):
-    data = form_data(clinic["service"], free_starts(clinic["service"], location=clinic["location"])[0],
-                     clinic["location"], action="refresh", name="Kim Park")
+    data = form_data(
+        clinic["service"],
+        free_starts(clinic["service"], location=clinic["location"])[0],
+        clinic["location"],
+        action="refresh",
+        name="Kim Park",
+    )
     data["slot"] = ""
     html = post(client, data).content.decode()
     assert 'value="Kim Park"' in html
@@ -221,8 +246,9 @@ def test_show_times_without_javascript_keeps_typed_details(client, clinic):
 
 
 def test_times_endpoint_returns_the_picker(client, clinic):
-    response = client.get("/book/times/", {"service": clinic["service"].pk, "visit_type": "in_clinic",
-                                           "location": clinic["location"].pk})
+    response = client.get(
+        "/book/times/", {"service": clinic["service"].pk, "visit_type": "in_clinic", "location": clinic["location"].pk}
+    )
     assert response.status_code == 200
     assert 'name="slot"' in response.content.decode()
     assert "no-cache" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]

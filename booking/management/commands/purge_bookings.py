@@ -1,0 +1,103 @@
+"""Anonymise the personal data of old bookings, keeping the bookings themselves (and so the counts).
+
+    manage.py purge_bookings --older-than 24 [--dry-run]
+
+A booking whose start is more than N months ago loses the patient's name, email, phone, reason,
+the staff notes and the video link; the bodies and calendar files of its emails are cleared too.
+Service, practitioner, times, status and history stay, so reports and counts do not change.
+"""
+
+from datetime import datetime, time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.db.models import F, OuterRef, Subquery, Value
+from django.db.models.functions import Concat
+from django.utils import timezone
+
+from booking.models import Booking, OutboxEmail
+
+ANONYMISED_NAME = "Anonymised"
+
+
+def months_before(day, months):
+    month_index = day.year * 12 + (day.month - 1) - months
+    year, month = divmod(month_index, 12)
+    month += 1
+    # Clamp the day (31 March - 1 month = 28/29 February).
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return day.replace(year=year, month=month, day=candidate)
+        except ValueError:
+            continue
+    raise ValueError(day)
+
+
+def cutoff_for(months, now=None):
+    tz = timezone.get_default_timezone()
+    today = timezone.localtime(now or timezone.now(), tz).date()
+    return datetime.combine(months_before(today, months), time.min, tzinfo=tz)
+
+
+def old_bookings(cutoff):
+    return Booking.objects.filter(start__lt=cutoff, anonymised_at__isnull=True)
+
+
+def anonymise(queryset, now=None, chunk=500):
+    """Anonymise the bookings in `queryset` and their emails. Returns (bookings, emails) changed."""
+    now = now or timezone.now()
+    ids = list(queryset.values_list("pk", flat=True))
+    bookings = emails = 0
+    for i in range(0, len(ids), chunk):
+        part = ids[i : i + chunk]
+        with transaction.atomic():
+            reference = Subquery(Booking.objects.filter(pk=OuterRef("booking_id")).values("reference")[:1])
+            emails += OutboxEmail.objects.filter(booking_id__in=part).update(
+                body="", ics="", recipient=Concat(Value("anonymised+"), reference, Value("@invalid"))
+            )
+            bookings += Booking.objects.filter(pk__in=part, anonymised_at__isnull=True).update(
+                patient_name=ANONYMISED_NAME,
+                email=Concat(Value("anonymised+"), F("reference"), Value("@invalid")),
+                phone="",
+                phone_as_typed="",
+                reason="",
+                staff_notes="",
+                telehealth_url="",
+                anonymised_at=now,
+            )
+    return bookings, emails
+
+
+class Command(BaseCommand):
+    help = "Anonymise the personal data of bookings that started more than N months ago (counts are kept)."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--older-than",
+            type=int,
+            default=settings.BOOKING_RETENTION_MONTHS,
+            metavar="MONTHS",
+            help="Anonymise bookings that started more than this many months ago (default: %(default)s).",
+        )
+        parser.add_argument("--dry-run", action="store_true", help="Say what would be anonymised; change nothing.")
+
+    def handle(self, *args, older_than, dry_run, **options):
+        if older_than < 1:
+            raise CommandError("--older-than must be at least 1 month.")
+        cutoff = cutoff_for(older_than)
+        queryset = old_bookings(cutoff)
+        if dry_run:
+            count = queryset.count()
+            emails = OutboxEmail.objects.filter(booking__in=queryset).count()
+            self.stdout.write(
+                f"Dry run: would anonymise {count} booking(s) that started before {cutoff:%Y-%m-%d} "
+                f"and clear {emails} email(s). Nothing was changed."
+            )
+            return
+        count, emails = anonymise(queryset)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Anonymised {count} booking(s) that started before {cutoff:%Y-%m-%d}; cleared {emails} email(s)."
+            )
+        )
