@@ -4,6 +4,8 @@ One stable UID per booking and a SEQUENCE that grows with every change, so a pat
 updates the same event when it is moved and removes it when it is cancelled.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.utils import timezone
 from icalendar import Calendar, Event
@@ -31,5 +33,7 @@ def booking_ics(booking, *, cancel=False):
     elif booking.location:
         event.add("location", f"{booking.location.name}, {booking.location.one_line}")
     cal.add_component(event)
-    cal.add_missing_timezones()
+    # Only the rules around the appointment: a VTIMEZONE back to 1970 would bloat every email.
+    day = booking.start.astimezone(tz).date()
+    cal.add_missing_timezones(first_date=day - timedelta(days=366), last_date=day + timedelta(days=366))
     return cal.to_ical().decode("utf-8")

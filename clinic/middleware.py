@@ -16,6 +16,9 @@ class SecurityHeadersMiddleware:
         response = self.get_response(request)
         response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
+        if not getattr(response, "xframe_options_exempt", False):
+            # XFrameOptionsMiddleware sets it for pages; this also covers static files served by whitenoise.
+            response.setdefault("X-Frame-Options", settings.X_FRAME_OPTIONS)
         return response
 
 

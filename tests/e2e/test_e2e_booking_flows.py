@@ -1,0 +1,150 @@
+"""A patient's booking in a real browser, on a phone-sized screen unless a test says otherwise."""
+
+import re
+
+from e2e_steps import (
+    PATIENT,
+    assert_confirmation,
+    book,
+    choose_time,
+    fill_details,
+    follow_book_link,
+    home_to_article,
+    send,
+    show_date,
+)
+from playwright.sync_api import expect
+
+from booking.forms import encode_slot
+from booking.models import Booking, BookingStatus, VisitType
+
+
+def test_phone_home_to_article_to_booking_confirmation(phone_page, live_server, screenshot):
+    page = phone_page
+    article = home_to_article(page, live_server.url)
+    follow_book_link(page, article)
+    # The times came with the page; choosing another date updates them in place (fetch from /book/times/).
+    show_date(page, 1)
+    slot = choose_time(page, 1)
+    fill_details(page)
+    send(page)
+    booking = assert_confirmation(page)
+    assert encode_slot(booking.start) == slot
+    assert booking.service.treatment_id == article.treatment_id
+    assert booking.visit_type == VisitType.IN_CLINIC and booking.status == BookingStatus.REQUESTED
+    assert booking.email == PATIENT["email"] and booking.phone == "+14165550123"
+    expect(page.locator("body")).to_contain_text(booking.reference)
+    screenshot(page, "confirmation")
+    page.problems.assert_none()
+
+
+def test_mistakes_are_explained_next_to_fields_and_in_a_focused_summary(phone_page, live_server, screenshot):
+    page = phone_page
+    page.goto(live_server.url + "/book/?treatment=acupuncture")
+    # No time chosen, no name, a mistyped email and phone, no consent.
+    page.locator("#id_email").fill("alex@example")
+    page.locator("#id_phone").fill("555")
+    send(page)
+
+    summary = page.locator("#error-summary")
+    expect(summary).to_be_visible()
+    expect(summary).to_be_focused()
+    expect(page).to_have_title(re.compile(r"^Error: "))
+    expected = {
+        "name": "Please enter your name.",
+        "email": "This isn't a valid email address. It should look like name@example.com.",
+        "phone": "This isn't a valid phone number. Please include the area code.",
+        "consent": "Please confirm you agree to the privacy notice so we can store your request.",
+    }
+    for field, message in expected.items():
+        expect(summary).to_contain_text(message)
+        field_input = page.locator(f"#id_{field}")
+        expect(field_input).to_have_attribute("aria-invalid", "true")
+        # The message sits next to the field and is announced with it.
+        described_by = field_input.get_attribute("aria-describedby") or ""
+        texts = [page.locator(f"[id='{i}']").inner_text() for i in described_by.split()]
+        assert any(message in text for text in texts), (field, described_by, texts)
+    expect(summary).to_contain_text("Please choose a time.")
+    expect(page.locator("#slot-error")).to_have_text("Please choose a time.")
+    # What the patient typed is kept, and each summary item links to its field.
+    expect(page.locator("#id_email")).to_have_value("alex@example")
+    summary.get_by_role("link", name=expected["email"]).click()
+    expect(page.locator("#id_email")).to_be_in_viewport()
+    assert Booking.objects.count() == 0
+    screenshot(page, "errors")
+    page.problems.assert_none()
+
+
+def test_telehealth_request_from_the_site_wide_banner(phone_page, live_server, screenshot):
+    page = phone_page
+    page.goto(live_server.url + "/team/")
+    banner_link = page.get_by_role("region", name="Announcement").get_by_role("link", name="Request a video visit")
+    banner_link.click()
+    expect(page).to_have_url(live_server.url + "/book/?visit=telehealth")
+    expect(page.get_by_role("radio", name="Telehealth (video)")).to_be_checked()
+    expect(page.locator("#location-field")).to_be_hidden()
+    choose_time(page)
+    fill_details(page)
+    send(page)
+    booking = assert_confirmation(page)
+    assert booking.visit_type == VisitType.TELEHEALTH and booking.location_id is None
+    expect(page.locator(".summary-list")).to_contain_text("Telehealth (video)")
+    expect(page.locator("main")).to_contain_text("the confirmation includes your private video link")
+    screenshot(page, "telehealth")
+    page.problems.assert_none()
+
+
+def test_patient_cancels_through_their_link_and_the_time_is_free_again(phone_page, live_server, screenshot):
+    page = phone_page
+    query = "?service=acupuncture-first-visit"  # one practitioner, so a booked time leaves the list
+    booking, slot, manage_url = book(page, live_server.url, query)
+    day = booking.start.astimezone().date()
+
+    def offered(slot_value):
+        page.goto(f"{live_server.url}/book/{query}")
+        date_select = page.locator("#id_date")
+        date_value = _local_date(booking)
+        if date_select.locator(f"option[value='{date_value}']").count():
+            with page.expect_response(lambda r: "/book/times/" in r.url):
+                date_select.select_option(date_value)
+        return page.locator(f"input[name=slot][value='{slot_value}']").count() == 1
+
+    assert not offered(slot), f"the booked time {slot} on {day} is still offered"
+
+    page.goto(manage_url)
+    page.get_by_role("link", name="Cancel this appointment").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cancel your appointment?")
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.REQUESTED, "opening the cancel link must not cancel"
+    page.get_by_role("button", name="Yes, cancel this appointment").click()
+    expect(page).to_have_url(manage_url)
+    expect(page.get_by_role("status")).to_contain_text("Your appointment is cancelled")
+    expect(page.locator(".status")).to_have_text("Cancelled")
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CANCELLED
+    screenshot(page, "cancelled")
+
+    assert offered(slot), f"the cancelled time {slot} is not offered again"
+    page.problems.assert_none()
+
+
+def _local_date(booking):
+    from django.utils import timezone
+
+    return timezone.localtime(booking.start).date().isoformat()
+
+
+def test_phone_booking_with_javascript_disabled(make_page, live_server, screenshot):
+    page = make_page(java_script_enabled=False)
+    article = home_to_article(page, live_server.url)
+    follow_book_link(page, article)
+    # Without the script the server-side buttons are there and do the work.
+    expect(page.get_by_role("button", name="Show available times")).to_be_visible()
+    show_date(page, 1, js=False)
+    slot = choose_time(page, 1)
+    fill_details(page)
+    send(page)
+    booking = assert_confirmation(page)
+    assert encode_slot(booking.start) == slot
+    screenshot(page, "confirmation")
+    page.problems.assert_none()
