@@ -38,7 +38,11 @@ format: setup
 	$(BIN)/ruff format .
 
 bench: setup
-	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+
+# Two gunicorn instances on PostgreSQL + Redis behave as one site (see scripts/cluster_check.py).
+cluster-check: setup
+	$(BIN)/python scripts/cluster_check.py
 
 clean:
 	rm -rf $(VENV) staticfiles build .pytest_cache

@@ -1,7 +1,7 @@
 """gunicorn settings for production: `gunicorn -c gunicorn.conf.py clinic.wsgi`.
 
 Every value can be changed from the environment (GUNICORN_BIND, GUNICORN_WORKERS, ...). The request limits
-refuse oversized request lines and headers with a 400 before Django sees them; Django itself refuses bodies
+refuse oversized request lines (414) and headers (431) before Django sees them; Django itself refuses bodies
 over DATA_UPLOAD_MAX_MEMORY_SIZE (400). See docs/security.md.
 """
 
@@ -25,7 +25,7 @@ keepalive = _int("GUNICORN_KEEPALIVE", 5)
 max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
 max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
 
-# --- Request limits: oversized request lines and headers are refused with 400 Bad Request. -------------
+# --- Request limits: a longer request line gets 414, too many or too large headers get 431. ---------------
 limit_request_line = _int("GUNICORN_LIMIT_REQUEST_LINE", 4094)  # bytes in "GET /path?query HTTP/1.1"
 limit_request_fields = _int("GUNICORN_LIMIT_REQUEST_FIELDS", 50)  # number of headers
 limit_request_field_size = _int("GUNICORN_LIMIT_REQUEST_FIELD_SIZE", 8190)  # bytes in one header
@@ -33,7 +33,7 @@ limit_request_field_size = _int("GUNICORN_LIMIT_REQUEST_FIELD_SIZE", 8190)  # by
 # X-Forwarded-* headers are trusted only from the load balancer's addresses (comma-separated).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
-accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # empty: no access log
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 # No query strings in the access log: search terms and links must not end up in log files.

@@ -1,6 +1,8 @@
 from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
+from clinic.pagecache import cache_public_page
+
 from . import views
 from .feeds import ArticleFeed
 from .sitemaps import sitemaps
@@ -12,7 +14,8 @@ urlpatterns = [
     path("treatments/<slug:slug>/", views.TreatmentDetailView.as_view(), name="treatment_detail"),
     path("conditions/<slug:slug>/", views.ConditionDetailView.as_view(), name="condition_detail"),
     path("articles/", views.ArticleListView.as_view(), name="article_list"),
-    path("articles/feed/", ArticleFeed(), name="feed"),  # before the slug pattern: "feed" is a reserved slug
+    # Before the slug pattern: "feed" is a reserved slug.
+    path("articles/feed/", cache_public_page(ArticleFeed()), name="feed"),
     path("articles/<slug:slug>/", views.ArticleDetailView.as_view(), name="article_detail"),
-    path("sitemap.xml", sitemap, {"sitemaps": sitemaps}, name="sitemap"),
+    path("sitemap.xml", cache_public_page(sitemap), {"sitemaps": sitemaps}, name="sitemap"),
 ]

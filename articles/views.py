@@ -6,12 +6,14 @@ drafts and future-dated articles, marked as a preview, with noindex and never-ca
 
 from django.db.models import Prefetch
 from django.utils.cache import add_never_cache_headers
+from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, ListView, TemplateView
 
 from clinic.facts import get_facts
 from clinic.models import Practitioner
+from clinic.pagecache import cache_public_page
 from clinic.seo import clinic_json_ld
 
 from . import seo
@@ -42,6 +44,7 @@ class PublishedArticlesMixin:
         return Article.objects.published().with_card_data()
 
 
+@method_decorator(cache_public_page, name="dispatch")
 class HomeView(PublishedArticlesMixin, TemplateView):
     template_name = "articles/home.html"
 
@@ -57,6 +60,7 @@ class HomeView(PublishedArticlesMixin, TemplateView):
         return ctx
 
 
+@method_decorator(cache_public_page, name="dispatch")
 class TreatmentListView(BreadcrumbMixin, ListView):
     template_name = "articles/treatment_list.html"
     context_object_name = "treatments"
@@ -68,6 +72,7 @@ class TreatmentListView(BreadcrumbMixin, ListView):
         return [HOME, (_("Treatments"), self.request.path)]
 
 
+@method_decorator(cache_public_page, name="dispatch")
 class TreatmentDetailView(BreadcrumbMixin, PublishedArticlesMixin, DetailView):
     template_name = "articles/treatment_detail.html"
     context_object_name = "treatment"
@@ -96,6 +101,7 @@ class TreatmentDetailView(BreadcrumbMixin, PublishedArticlesMixin, DetailView):
         return ctx
 
 
+@method_decorator(cache_public_page, name="dispatch")
 class ConditionDetailView(BreadcrumbMixin, PublishedArticlesMixin, DetailView):
     template_name = "articles/condition_detail.html"
     context_object_name = "condition"
@@ -113,6 +119,7 @@ class ConditionDetailView(BreadcrumbMixin, PublishedArticlesMixin, DetailView):
         return ctx
 
 
+@method_decorator(cache_public_page(query=("q", "treatment", "condition", "page")), name="dispatch")
 class ArticleListView(BreadcrumbMixin, PublishedArticlesMixin, ListView):
     """Public articles, 10 a page; `?treatment=<slug>`, `?condition=<slug>` and `?q=<words>` narrow them.
 
@@ -169,6 +176,7 @@ class ArticleListView(BreadcrumbMixin, PublishedArticlesMixin, ListView):
         return ctx
 
 
+@method_decorator(cache_public_page, name="dispatch")
 class ArticleDetailView(BreadcrumbMixin, DetailView):
     template_name = "articles/article_detail.html"
     context_object_name = "article"

@@ -12,6 +12,7 @@ import phonenumbers
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.db.models.functions import Now
 from django.forms.models import BaseInlineFormSet
@@ -132,6 +133,7 @@ admin.site.unregister(Practitioner)
 @admin.register(Practitioner)
 class PractitionerAdmin(ClinicPractitionerAdmin):
     inlines = [WorkingHoursInline, TimeOffInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(WorkingHours)
@@ -248,6 +250,7 @@ class BookingAdmin(admin.ModelAdmin):
         "export_csv",
     ]
     editable_fields = ["telehealth_url", "staff_notes"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     class Media:
         css = {"all": ["admin-extra/booking.css"]}

@@ -24,9 +24,11 @@ def encode_slot(start):
 
 def decode_slot(value):
     try:
-        return datetime.strptime(str(value), SLOT_FORMAT).replace(tzinfo=UTC)
+        start = datetime.strptime(str(value), SLOT_FORMAT).replace(tzinfo=UTC)
     except (TypeError, ValueError):
         return None
+    # Real slots are within the booking horizon; a far-off year would overflow time-zone arithmetic (a 500).
+    return start if 2000 <= start.year <= 9000 else None
 
 
 def parse_date(value):

@@ -126,7 +126,12 @@ def request_booking(
 
 
 def _locked(booking):
-    return Booking.objects.select_for_update().select_related("service", "practitioner", "location").get(pk=booking.pk)
+    # Lock only the booking row: PostgreSQL refuses FOR UPDATE on the nullable side of the location join.
+    return (
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("service", "practitioner", "location")
+        .get(pk=booking.pk)
+    )
 
 
 def change_status(booking, to_status, *, by, note="", telehealth_url=None, now=None):

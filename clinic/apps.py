@@ -8,3 +8,6 @@ class ClinicConfig(AppConfig):
 
     def ready(self):
         from . import signals  # noqa: F401  (cache invalidation on save)
+        from .pagecache import connect_signals
+
+        connect_signals()  # drop cached public pages when staff change what they show

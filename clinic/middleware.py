@@ -4,6 +4,7 @@ import logging
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
+from django.http import HttpResponseBadRequest
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,40 @@ class DatabaseUnavailableMiddleware:
         # Log the kind of failure only: a database error message may quote the query and its values.
         logger.error("Database unavailable (%s) on %s %s", type(exception).__name__, request.method, request.path)
         return service_unavailable(request)
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class RejectNullBytesMiddleware:
+    """Answer 400 to a request whose path, query or form fields contain a NUL character.
+
+    No real visitor sends one, and PostgreSQL refuses NUL in any text value, so a NUL that reached a query
+    (a slug, a search, a filter) would otherwise be a 500. Form fields are checked (Django parses them for
+    the CSRF check anyway); uploaded files are not.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if self._has_null(request):
+            return HttpResponseBadRequest("Bad request", content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+    @staticmethod
+    def _has_null(request):
+        if "\x00" in request.path:
+            return True
+        if _querydict_has_null(request.GET):
+            return True
+        if request.method == "POST" and request.content_type in FORM_TYPES:
+            return _querydict_has_null(request.POST)
+        return False
+
+
+def _querydict_has_null(data):
+    return any("\x00" in key or any("\x00" in v for v in values) for key, values in data.lists())
 
 
 def client_ip(request):

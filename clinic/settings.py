@@ -71,6 +71,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Database down: answer 503 with the branded page instead of a 500.
     "clinic.middleware.DatabaseUnavailableMiddleware",
+    # NUL characters in a URL or form: 400 (PostgreSQL would refuse them with a 500).
+    "clinic.middleware.RejectNullBytesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -163,6 +165,8 @@ STORAGES = {
 }
 WHITENOISE_MAX_AGE = 31536000 if not DEBUG else 0
 
+# Links typed without a scheme are read as https (the Django 6 default).
+FORMS_URLFIELD_ASSUME_HTTPS = True
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
@@ -269,3 +273,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "axes/lockout.html"
 # The same client address the booking rate limit uses (the load balancer's X-Forwarded-For when BEHIND_PROXY).
 AXES_CLIENT_IP_CALLABLE = "clinic.middleware.client_ip"
+
+
+# --- Page cache (issue 7, see clinic/pagecache.py) -------------------------------------------------------
+# Public pages are cached whole in the shared cache above and dropped when staff change what they show.
+PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE", True)
+PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 600)  # how long an entry lives in the shared cache
+PAGE_CACHE_MAX_AGE = env_int("PAGE_CACHE_MAX_AGE", 300)  # Cache-Control max-age for browsers and proxies

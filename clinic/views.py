@@ -4,14 +4,17 @@ from django.db import connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template import loader
+from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.generic import DetailView, ListView, TemplateView
 
 from .facts import ClinicFacts, get_facts
 from .models import Practitioner
+from .pagecache import cache_public_page
 from .seo import clinic_json_ld
 
 
+@method_decorator(cache_public_page, name="dispatch")
 class TeamView(ListView):
     template_name = "clinic/team.html"
     context_object_name = "practitioners"
@@ -20,6 +23,7 @@ class TeamView(ListView):
         return Practitioner.objects.active().prefetch_related("treatments")
 
 
+@method_decorator(cache_public_page, name="dispatch")
 class PractitionerView(DetailView):
     template_name = "clinic/practitioner.html"
     context_object_name = "practitioner"
@@ -28,6 +32,7 @@ class PractitionerView(DetailView):
         return get_object_or_404(Practitioner.objects.active().prefetch_related("treatments"), slug=self.kwargs["slug"])
 
 
+@method_decorator(cache_public_page, name="dispatch")
 class ContactView(TemplateView):
     template_name = "clinic/contact.html"
 
@@ -37,6 +42,7 @@ class ContactView(TemplateView):
         return ctx
 
 
+@method_decorator(cache_public_page, name="dispatch")
 class PrivacyView(TemplateView):
     template_name = "clinic/privacy.html"
 

@@ -212,6 +212,12 @@ def test_export_filtered_list(desk, clinic):
     assert unicode_rows[1][header.index("Patient")] == "Zoë Ångström"
 
 
+def test_list_links_to_the_export_of_its_filters(desk, clinic):
+    clinic.booking(local(2, 9))
+    page = desk.get(CHANGELIST, {"practitioner__id__exact": clinic.pat.pk}).content.decode()
+    assert f'href="{EXPORT}?practitioner__id__exact={clinic.pat.pk}"' in page
+
+
 def test_export_action_on_selected(desk, clinic):
     a = clinic.booking(local(2, 9))
     clinic.booking(local(2, 11))

@@ -22,6 +22,13 @@ from tests.factories import (
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def _render_every_time(settings):
+    # These counts are for rendering a page. A page-cache hit costs no query at all (tests/test_caching.py).
+    settings.PAGE_CACHE_ENABLED = False
+
+
 # Queries per page, warm cache, anonymous visitor (same on SQLite and PostgreSQL).
 EXPECTED = {
     "home": 4,  # treatments, conditions, latest articles (+author, treatment), team

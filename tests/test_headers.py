@@ -39,7 +39,11 @@ def site():
     ArticleFAQFactory(article=article)
     start = free_starts(service, location=location)[0]
     booking = workflow.request_booking(
-        service=service, visit_type=VisitType.IN_CLINIC, location=location, practitioner=None, start=start,
+        service=service,
+        visit_type=VisitType.IN_CLINIC,
+        location=location,
+        practitioner=None,
+        start=start,
         patient=patient(),
     )
     return {"profile": profile, "location": location, "service": service, "booking": booking, "pat": pat}
@@ -169,8 +173,9 @@ def test_production_https_redirect_hsts_and_host_cookies(site):
     assert_host_cookie(response.cookies["__Host-csrftoken"])
 
     start = free_starts(site["service"], location=site["location"])[0]
-    saved = client.post("/book/", form_data(site["service"], start, site["location"], email="c@example.com"),
-                        secure=True)
+    saved = client.post(
+        "/book/", form_data(site["service"], start, site["location"], email="c@example.com"), secure=True
+    )
     assert saved.status_code == 302
     assert saved["Strict-Transport-Security"].startswith("max-age=31536000")
     assert_host_cookie(saved.cookies["__Host-sessionid"])

@@ -165,7 +165,10 @@ def gunicorn_server(tmp_path_factory):
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}"],
-            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
     try:
         deadline = time.monotonic() + 20
@@ -194,14 +197,16 @@ def test_gunicorn_refuses_oversized_request_line_and_headers(gunicorn_server):
     assert status_of(ok) == 200 and "Disallow: /book/" in ok
 
     long_line = b"GET /robots.txt?q=" + b"a" * 5000 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    assert status_of(raw_http(port, long_line)) == 400
+    assert status_of(raw_http(port, long_line)) == 414  # URI Too Long
 
-    big_header = b"GET /robots.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"b" * 9000 + b"\r\nConnection: close\r\n\r\n"
-    assert status_of(raw_http(port, big_header)) == 400
+    big_header = (
+        b"GET /robots.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: " + b"b" * 9000 + b"\r\nConnection: close\r\n\r\n"
+    )
+    assert status_of(raw_http(port, big_header)) == 431  # Request Header Fields Too Large
 
     many = b"".join(b"X-H%d: 1\r\n" % i for i in range(60))
     many_headers = b"GET /robots.txt HTTP/1.1\r\nHost: 127.0.0.1\r\n" + many + b"Connection: close\r\n\r\n"
-    assert status_of(raw_http(port, many_headers)) == 400
+    assert status_of(raw_http(port, many_headers)) == 431  # Request Header Fields Too Large
 
     # Still serving after all that.
     again = raw_http(port, b"GET /robots.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")

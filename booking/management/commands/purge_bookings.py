@@ -15,6 +15,7 @@ from django.db import transaction
 from django.db.models import F, OuterRef, Subquery, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from booking.models import Booking, OutboxEmail
 
@@ -84,20 +85,24 @@ class Command(BaseCommand):
 
     def handle(self, *args, older_than, dry_run, **options):
         if older_than < 1:
-            raise CommandError("--older-than must be at least 1 month.")
+            raise CommandError(_("--older-than must be at least 1 month."))
         cutoff = cutoff_for(older_than)
         queryset = old_bookings(cutoff)
         if dry_run:
             count = queryset.count()
             emails = OutboxEmail.objects.filter(booking__in=queryset).count()
             self.stdout.write(
-                f"Dry run: would anonymise {count} booking(s) that started before {cutoff:%Y-%m-%d} "
-                f"and clear {emails} email(s). Nothing was changed."
+                _(
+                    "Dry run: would anonymise %(count)d booking(s) that started before %(cutoff)s "
+                    "and clear %(emails)d email(s). Nothing was changed."
+                )
+                % {"count": count, "cutoff": f"{cutoff:%Y-%m-%d}", "emails": emails}
             )
             return
         count, emails = anonymise(queryset)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Anonymised {count} booking(s) that started before {cutoff:%Y-%m-%d}; cleared {emails} email(s)."
+                _("Anonymised %(count)d booking(s) that started before %(cutoff)s; cleared %(emails)d email(s).")
+                % {"count": count, "cutoff": f"{cutoff:%Y-%m-%d}", "emails": emails}
             )
         )

@@ -12,6 +12,7 @@ from datetime import datetime, time, timedelta
 from django.core.management.base import BaseCommand
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from booking import emails
 from booking.models import Booking, BookingStatus, OutboxEmail, OutboxStatus
@@ -79,8 +80,19 @@ class Command(BaseCommand):
         day, _start, _end = tomorrow_range(now)
         queued = queue_reminders(now)
         resent = send_stale_pending(now)
-        failed = OutboxEmail.objects.filter(kind=emails.Kind.REMINDER, status=OutboxStatus.FAILED).count()
         self.stdout.write(
-            f"Reminders for {day:%Y-%m-%d}: {queued} queued and sent now, {resent} earlier ones sent, "
-            f"{failed} failed in the outbox (retry from admin or with resend_failed_emails)."
+            _(
+                "Reminders for %(day)s: %(queued)d queued (each is sent as soon as it is queued), "
+                "%(resent)d left over from an earlier run sent now."
+            )
+            % {"day": f"{day:%Y-%m-%d}", "queued": queued, "resent": resent}
         )
+        failed = OutboxEmail.objects.filter(kind=emails.Kind.REMINDER, status=OutboxStatus.FAILED).count()
+        if failed:
+            self.stdout.write(
+                _(
+                    "%(failed)d reminder(s) failed to send and wait in the outbox: "
+                    "retry them from admin (Email outbox) or with manage.py resend_failed_emails."
+                )
+                % {"failed": failed}
+            )

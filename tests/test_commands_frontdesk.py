@@ -1,0 +1,198 @@
+"""send_reminders (exactly once, however often it runs) and purge_bookings (anonymise, keep counts)."""
+
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core import mail
+from django.core.management import call_command
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from booking.management.commands.purge_bookings import months_before
+from booking.management.commands.send_reminders import queue_reminders
+from booking.models import Booking, BookingEvent, BookingStatus, OutboxEmail, VisitType
+from tests.frontdesk_factories import PATIENT_NAME, Setup, local
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def clinic():
+    return Setup()
+
+
+def run(*args):
+    out = StringIO()
+    call_command(*args, stdout=out)
+    return out.getvalue()
+
+
+# --- send_reminders ----------------------------------------------------------------------------
+
+
+def test_reminder_queued_and_sent_once_over_repeated_runs(clinic, django_capture_on_commit_callbacks):
+    tomorrow = clinic.booking(local(1, 9), status=BookingStatus.CONFIRMED)
+    tele = clinic.booking(
+        local(1, 17), practitioner=clinic.sam, status=BookingStatus.CONFIRMED, visit_type=VisitType.TELEHEALTH
+    )
+    clinic.booking(local(1, 11), status=BookingStatus.REQUESTED)  # not confirmed: no reminder
+    clinic.booking(local(1, 13), status=BookingStatus.CANCELLED)
+    clinic.booking(local(2, 9), status=BookingStatus.CONFIRMED)  # the day after tomorrow
+    clinic.booking(local(0, 23, 30), status=BookingStatus.CONFIRMED)  # today
+    with django_capture_on_commit_callbacks(execute=True):
+        out = run("send_reminders")
+    assert "2 queued" in out
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([tomorrow.email, tele.email])
+    assert all("Reminder" in m.subject for m in mail.outbox)
+    assert "https://video.example/sam" in next(m for m in mail.outbox if m.to == [tele.email]).body
+    assert "Night cramps" not in " ".join(m.body for m in mail.outbox)  # no health details
+    for _ in range(3):
+        with django_capture_on_commit_callbacks(execute=True):
+            out = run("send_reminders")
+        assert "0 queued" in out
+    assert len(mail.outbox) == 2
+    assert OutboxEmail.objects.filter(kind="reminder").count() == 2
+    assert OutboxEmail.objects.filter(kind="reminder", status="sent").count() == 2
+    tomorrow.refresh_from_db()
+    assert tomorrow.reminder_queued_at is not None
+
+
+def test_the_outbox_refuses_a_second_reminder(clinic, django_capture_on_commit_callbacks):
+    booking = clinic.booking(local(1, 9), status=BookingStatus.CONFIRMED)
+    with django_capture_on_commit_callbacks(execute=True):
+        queue_reminders()
+    # Even if the booking's flag were lost, the database keeps one reminder per booking.
+    Booking.objects.filter(pk=booking.pk).update(reminder_queued_at=None)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert queue_reminders() == 0
+    with pytest.raises(IntegrityError), transaction.atomic():
+        OutboxEmail.objects.create(kind="reminder", booking=booking, recipient="x@example.com", subject="s", body="b")
+    assert OutboxEmail.objects.filter(kind="reminder", booking=booking).count() == 1
+    assert len(mail.outbox) == 1
+
+
+def test_failed_reminder_is_kept_for_retry_not_requeued(clinic, settings, django_capture_on_commit_callbacks):
+    clinic.booking(local(1, 9), status=BookingStatus.CONFIRMED)
+    settings.EMAIL_BACKEND = "tests.mail_backends.FailingBackend"
+    with django_capture_on_commit_callbacks(execute=True):
+        run("send_reminders")
+    email = OutboxEmail.objects.get(kind="reminder")
+    assert email.status == "failed" and email.last_error
+    with django_capture_on_commit_callbacks(execute=True):
+        out = run("send_reminders")
+    assert "0 queued" in out and "1 reminder(s) failed to send" in out
+    assert OutboxEmail.objects.filter(kind="reminder").count() == 1
+
+
+def test_stale_pending_reminder_is_sent_by_the_next_run(clinic, django_capture_on_commit_callbacks):
+    booking = clinic.booking(local(1, 9), status=BookingStatus.CONFIRMED)
+    queue_reminders()  # on_commit never ran: as if the process died before sending
+    assert mail.outbox == []
+    OutboxEmail.objects.filter(booking=booking).update(created=timezone.now() - timedelta(minutes=10))
+    with django_capture_on_commit_callbacks(execute=True):
+        out = run("send_reminders")
+    assert "1 left over from an earlier run sent now" in out
+    assert len(mail.outbox) == 1
+    assert OutboxEmail.objects.get(booking=booking).status == "sent"
+
+
+# --- purge_bookings ----------------------------------------------------------------------------
+
+
+def test_months_before_clamps_the_day():
+    from datetime import date
+
+    assert months_before(date(2026, 3, 31), 1) == date(2026, 2, 28)
+    assert months_before(date(2026, 1, 15), 24) == date(2024, 1, 15)
+    assert months_before(date(2026, 5, 31), 3) == date(2026, 2, 28)
+
+
+def _old(clinic, days_ago, **kwargs):
+    booking = clinic.booking(local(-days_ago, 9), status=BookingStatus.COMPLETED, **kwargs)
+    OutboxEmail.objects.create(
+        kind="confirmation",
+        booking=booking,
+        recipient=booking.email,
+        subject=f"Booking {booking.reference}",
+        body=f"Hello {booking.patient_name}",
+        ics="BEGIN:VCALENDAR",
+        status="sent",
+    )
+    BookingEvent.objects.create(booking=booking, actor="desk", from_status="requested", to_status="completed")
+    return booking
+
+
+def test_purge_dry_run_changes_nothing(clinic):
+    old = _old(clinic, 800)
+    out = run("purge_bookings", "--older-than", "24", "--dry-run")
+    assert "would anonymise 1 booking" in out and "Nothing was changed" in out
+    old.refresh_from_db()
+    assert old.patient_name == PATIENT_NAME and old.anonymised_at is None
+    assert OutboxEmail.objects.get(booking=old).body.startswith("Hello")
+
+
+def test_purge_anonymises_old_bookings_and_keeps_counts(clinic):
+    old = _old(clinic, 800, staff_notes="Called back", telehealth_url="https://video.example/x")
+    recent = _old(clinic, 300)
+    before = (Booking.objects.count(), BookingEvent.objects.count(), OutboxEmail.objects.count())
+    out = run("purge_bookings", "--older-than", "24")
+    assert "Anonymised 1 booking(s)" in out
+    old.refresh_from_db()
+    assert old.patient_name == "Anonymised"
+    assert old.email == f"anonymised+{old.reference}@invalid"
+    assert (old.phone, old.phone_as_typed, old.reason, old.staff_notes, old.telehealth_url) == ("", "", "", "", "")
+    assert old.anonymised_at is not None
+    assert old.status == BookingStatus.COMPLETED and old.service_id == clinic.service.pk
+    email = OutboxEmail.objects.get(booking=old)
+    assert (email.body, email.ics) == ("", "")
+    assert PATIENT_NAME not in email.recipient
+    recent.refresh_from_db()
+    assert recent.patient_name == PATIENT_NAME
+    assert OutboxEmail.objects.get(booking=recent).body.startswith("Hello")
+    assert (Booking.objects.count(), BookingEvent.objects.count(), OutboxEmail.objects.count()) == before
+    # Running again finds nothing new; a shorter period reaches the recent one.
+    assert "Anonymised 0 booking(s)" in run("purge_bookings", "--older-than", "24")
+    run("purge_bookings", "--older-than", "6")
+    recent.refresh_from_db()
+    assert recent.patient_name == "Anonymised"
+
+
+def test_purge_refuses_zero_months(clinic):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        run("purge_bookings", "--older-than", "0")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_runs_queue_one_reminder_each():
+    """Several cron runs at once (PostgreSQL, real transactions): still exactly one reminder each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection, connections
+
+    from tests.frontdesk_factories import make_booking, make_clinic, make_practitioner, make_service
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL for real concurrent transactions")
+    # No staff user here: a transactional test may run after another one flushed the groups.
+    _profile, location = make_clinic()
+    practitioner = make_practitioner("Pat Lee", location=location)
+    service = make_service([practitioner])
+    bookings = [
+        make_booking(practitioner, service, local(1, 8 + i), status=BookingStatus.CONFIRMED, location=location)
+        for i in range(5)
+    ]
+
+    def one_run(_):
+        try:
+            return queue_reminders()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        queued = sum(pool.map(one_run, range(4)))
+    assert queued == 5
+    for booking in bookings:
+        assert OutboxEmail.objects.filter(kind="reminder", booking=booking).count() == 1

@@ -1,0 +1,164 @@
+"""Query counts that do not grow with the data: every public page (rendered, and from the page cache) and every
+admin list, measured with a little and with a lot of content.
+
+tests/test_articles_queries.py pins the exact numbers for the article pages; here every other public page and
+every admin changelist must cost the same at both sizes, and a page-cache hit costs nothing.
+"""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth.models import User
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from booking.models import BookingStatus
+from clinic.models import Location
+from tests.booking_factories import make_practitioner, make_service
+from tests.factories import (
+    ArticleFactory,
+    ArticleFAQFactory,
+    ArticleReferenceFactory,
+    ConditionFactory,
+    TreatmentFactory,
+    TreatmentFAQFactory,
+    make_clinic,
+)
+from tests.frontdesk_factories import make_booking
+
+pytestmark = pytest.mark.django_db
+
+# Queries per page when rendered (warm clinic facts, anonymous visitor); a page-cache hit runs none.
+EXPECTED = {
+    "/": 4,
+    "/treatments/": 2,
+    "/treatments/acupuncture/": 6,
+    "/conditions/muscle-cramps/": 3,
+    "/articles/": 5,
+    "/articles/?q=cramps": 5,
+    "/articles/?treatment=acupuncture&condition=muscle-cramps": 5,
+    "/articles/?page=2": 5,
+    "/articles/night-cramps/": 5,
+    "/articles/feed/": 1,
+    "/sitemap.xml": 10,  # one query per sitemap section, and their lastmod
+    "/team/": 2,
+    "/team/pat/": 2,
+    "/contact/": 0,  # only the clinic's facts, from the cache
+    "/privacy/": 0,
+}
+PAGES = list(EXPECTED)
+
+
+class Data:
+    def __init__(self):
+        make_clinic()
+        self.location = Location.objects.get()
+        self.pat = make_practitioner("pat", "Pat Lee", location=self.location)
+        self.treatment = TreatmentFactory(name="Acupuncture", slug="acupuncture")
+        self.condition = ConditionFactory(name="Muscle cramps", slug="muscle-cramps")
+        self.condition.treatments.add(self.treatment)
+        self.service = make_service([self.pat])
+        self.service.treatment = self.treatment
+        self.service.save()
+        self.article = ArticleFactory(
+            slug="night-cramps", title="Night cramps", treatment=self.treatment, conditions=[self.condition]
+        )
+        self.n = 0
+        self.grow(11)  # two pages of articles at the small size too
+
+    def grow(self, articles, people=1, bookings=2):
+        extra = [
+            make_practitioner(f"p{self.n}-{i}", f"Person {self.n} {i}", location=self.location) for i in range(people)
+        ]
+        self.treatment.practitioners.add(self.pat, *extra)
+        self.service.practitioners.add(*extra)
+        TreatmentFAQFactory(treatment=self.treatment)
+        for i in range(articles):
+            article = ArticleFactory(
+                title=f"Cramps note {self.n}-{i}",
+                treatment=self.treatment,
+                conditions=[self.condition],
+                author=(extra or [self.pat])[i % len(extra or [self.pat])],
+                reviewer=self.pat,
+            )
+            ArticleFAQFactory(article=article)
+            ArticleReferenceFactory(article=article)
+        start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(days=400 + self.n)
+        for i in range(bookings):
+            make_booking(
+                extra[i % len(extra)] if extra else self.pat,
+                self.service,
+                start + timedelta(hours=i),
+                status=BookingStatus.REQUESTED if i % 2 else BookingStatus.CONFIRMED,
+                location=self.location,
+            )
+        self.n += 1
+
+
+def _queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return len(ctx.captured_queries)
+
+
+def _rendered(client, settings):
+    settings.PAGE_CACHE_ENABLED = False
+    counts = {}
+    for url in PAGES:
+        client.get(url)  # warm the clinic facts
+        counts[url] = _queries(client, url)
+    return counts
+
+
+def test_public_pages_cost_the_same_with_more_content(client, settings):
+    data = Data()
+    small = _rendered(client, settings)
+    data.grow(40, people=6, bookings=30)
+    large = _rendered(client, settings)
+    print(f"\nqueries per page, small: {small}\nlarge: {large}")
+    assert small == large
+    assert large == EXPECTED
+
+
+def test_public_pages_from_the_cache_cost_nothing(client, settings):
+    data = Data()
+    data.grow(40, people=6, bookings=30)
+    settings.PAGE_CACHE_ENABLED = True
+    for url in PAGES:
+        client.get(url)
+        assert _queries(client, url) == 0, url
+
+
+def _changelists():
+    return [
+        reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        for model in admin.site._registry
+        if model._meta.app_label in {"clinic", "articles", "booking"}
+    ]
+
+
+def _admin_counts(client, urls):
+    counts = {}
+    for url in urls:
+        client.get(url)  # warm
+        counts[url] = _queries(client, url)
+    return counts
+
+
+def test_admin_lists_cost_the_same_with_more_rows():
+    data = Data()
+    user = User.objects.create_superuser("boss", "boss@clinic.example", "a-long-test-password")
+    client = Client()
+    client.force_login(user)
+    urls = _changelists()
+    assert len(urls) >= 8
+    small = _admin_counts(client, urls)
+    data.grow(40, people=6, bookings=60)
+    large = _admin_counts(client, urls)
+    print(f"\nadmin queries, small: {small}\nlarge: {large}")
+    assert small == large
