@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class BookingConfig(AppConfig):
     name = "booking"
     verbose_name = _("Bookings")
+
+    def ready(self):
+        from . import signals
+
+        signals.connect()

@@ -15,6 +15,7 @@ Conventions
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -42,6 +43,7 @@ class WeeklyHours:
 Interval = tuple[datetime, datetime]  # aware datetimes in UTC, half-open [start, end)
 
 _ONE_DAY = timedelta(days=1)
+logger = logging.getLogger(__name__)
 
 
 def _utc(dt: datetime, what: str) -> datetime:
@@ -298,6 +300,31 @@ def candidate_practitioners(service, practitioner=None):
     return list(qs.values_list("pk", flat=True))
 
 
+AVAILABILITY_CACHE_SECONDS = 60
+AVAILABILITY_VERSION_KEY = "booking:availability:version"
+
+
+def availability_version() -> str:
+    from django.core.cache import cache
+
+    try:
+        return cache.get(AVAILABILITY_VERSION_KEY) or "0"
+    except Exception:  # noqa: BLE001  (a cache outage means "no cache", not an error)
+        return "0"
+
+
+def bump_availability_version() -> None:
+    """Called whenever bookings, hours, time off, closures or services change."""
+    import uuid
+
+    from django.core.cache import cache
+
+    try:
+        cache.set(AVAILABILITY_VERSION_KEY, uuid.uuid4().hex[:12], None)
+    except Exception:  # noqa: BLE001
+        logger.warning("availability cache unavailable; version not bumped")
+
+
 def slots_for(
     service,
     visit_type: str,
@@ -307,12 +334,58 @@ def slots_for(
     day: date | None = None,
     now: datetime | None = None,
     exclude_booking: int | None = None,
+    use_cache: bool = True,
 ) -> dict[datetime, list[int]]:
     """Free starts (UTC) -> ids of practitioners free then, for a service and visit type.
 
     In-clinic visits use hours at `location` (every location when None); telehealth uses the
     practitioners' telehealth hours. `day` limits the result to one local date.
+
+    What patients browse comes from the shared cache (keyed on a version that every change to
+    bookings, hours, time off, closures or services replaces); saving a booking always computes
+    afresh (use_cache=False), and the database has the last word on overlaps anyway.
     """
+    if not use_cache or now is not None or exclude_booking:
+        return _compute_slots(
+            service, visit_type, location, practitioner, day=day, now=now, exclude_booking=exclude_booking
+        )
+    from django.core.cache import cache
+    from django.utils import timezone
+
+    now = timezone.now()
+    key = "booking:slots:{}:{}:{}:{}:{}:{}".format(
+        availability_version(),
+        service.pk,
+        visit_type,
+        getattr(location, "pk", None),
+        getattr(practitioner, "pk", None),
+        day,
+    )
+    try:
+        cached = cache.get(key)
+    except Exception:  # noqa: BLE001
+        cached = None
+    if cached is None:
+        cached = _compute_slots(service, visit_type, location, practitioner, day=day, now=now)
+        try:
+            cache.set(key, cached, AVAILABILITY_CACHE_SECONDS)
+        except Exception:  # noqa: BLE001
+            logger.warning("availability cache unavailable; not stored")
+    # Time moves on while an entry is cached: drop starts that are now inside the minimum notice.
+    not_before, _ = booking_window(now)
+    return {t: ids for t, ids in cached.items() if t >= not_before}
+
+
+def _compute_slots(
+    service,
+    visit_type: str,
+    location=None,
+    practitioner=None,
+    *,
+    day: date | None = None,
+    now: datetime | None = None,
+    exclude_booking: int | None = None,
+) -> dict[datetime, list[int]]:
     from django.utils import timezone
 
     from .models import Booking, Closure, TimeOff, VisitType, WorkingHours

@@ -6,7 +6,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clinic.facts import get_facts
@@ -103,6 +103,7 @@ def _existing_request(key):
     return Booking.objects.filter(request_key=key).first()
 
 
+@sensitive_variables("data", "patient")
 def _save(request, form):
     data = form.cleaned_data
     open_count = Booking.objects.active().upcoming().filter(email__iexact=data["email"]).count()

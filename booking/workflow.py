@@ -83,7 +83,9 @@ def request_booking(
     if visit_type == VisitType.TELEHEALTH:
         location = None
     with transaction.atomic():
-        free = slots_for(service, visit_type, location, practitioner, day=timezone.localtime(start).date(), now=now)
+        free = slots_for(
+            service, visit_type, location, practitioner, day=timezone.localtime(start).date(), now=now, use_cache=False
+        )
         candidates = free.get(start)
         if not candidates:
             raise SlotTaken

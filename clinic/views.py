@@ -1,6 +1,8 @@
+import sys
+
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template import loader
@@ -81,6 +83,9 @@ def _safe_facts():
 
 
 def server_error(request, template_name="500.html"):
+    # A database outage raised outside a view (e.g. in middleware) still gets the friendly 503.
+    if isinstance(sys.exc_info()[1], OperationalError | InterfaceError):
+        return service_unavailable(request)
     template = loader.get_template(template_name)
     body = template.render({"clinic": _safe_facts(), "request": request})
     return HttpResponse(body, status=500)

@@ -91,3 +91,14 @@ def test_booking_str_never_shows_the_patient(setup):
     )
     assert "Alex" not in str(booking) and str(booking) == booking.reference
     assert Booking.objects.get().events.count() == 1
+
+
+def test_browsing_reuses_cached_availability_until_something_changes(setup, django_assert_num_queries):
+    location, pat = setup
+    service = make_service([pat])
+    first = free_starts(service, location=location)
+    with django_assert_num_queries(0):
+        assert free_starts(service, location=location) == first
+    # Time off saved by staff replaces the cached answer at once.
+    TimeOff.objects.create(practitioner=pat, start=first[0] - timedelta(minutes=1), end=first[0] + timedelta(hours=1))
+    assert first[0] not in free_starts(service, location=location)
