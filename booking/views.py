@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from clinic.facts import get_facts
 
-from . import ratelimit, workflow
+from . import formcache, ratelimit, workflow
 from .availability import group_by_local_date, slots_for
 from .forms import BookingForm, ChoicesForm, MoveForm, encode_slot
 from .models import Booking, Service, VisitType
@@ -64,11 +64,18 @@ def _choices(form_data):
 @require_http_methods(["GET", "POST"])
 def request_view(request):
     if request.method == "GET":
+        key = formcache.cache_key(request)
+        cached = formcache.cached_response(request, key) if key else None
+        if cached is not None:
+            return cached
         initial = _initial_from_query(request.GET)
         form = BookingForm(initial=initial)
         data = {**initial, "visit_type": initial.get("visit_type", VisitType.IN_CLINIC)}
         picker = build_picker(_choices(data), selected_date=None)
-        return render(request, "booking/request.html", {"form": form, "picker": picker})
+        response = render(request, "booking/request.html", {"form": form, "picker": picker})
+        if key:
+            formcache.store(key, response, form)
+        return response
 
     if request.POST.get("action") == "refresh":
         # "Show available times" without JavaScript: re-render with what was typed, but no errors yet.

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from booking.models import Booking, BookingEvent, BookingStatus, OutboxEmail, VisitType
@@ -271,3 +271,40 @@ def test_mail_failure_never_loses_the_booking(client, clinic):
         call_command("resend_failed_emails")
     assert OutboxEmail.objects.filter(status="sent").count() == 2
     assert len(mail.outbox) == 2
+
+
+def _hidden(html, name):
+    return re.search(rf'name="{name}" value="([^"]+)"', html).group(1)
+
+
+def test_reused_form_page_gives_each_visitor_their_own_tokens(client, clinic):
+    first = client.get("/book/?service=physio-60").content.decode()
+    second = Client().get("/book/?service=physio-60").content.decode()
+    for name in ("csrfmiddlewaretoken", "started", "request_key"):
+        assert _hidden(first, name) != _hidden(second, name)
+    assert "__bookingform" not in second
+
+
+def test_form_from_the_cache_books_and_then_stops_offering_the_time(clinic):
+    browser = Client(enforce_csrf_checks=True)
+    browser.get("/book/?service=physio-60")  # warm the cache
+    html = browser.get("/book/?service=physio-60").content.decode()
+    slot = re.search(r'name="slot" id="slot-(\w+)" value="(\w+)"', html).group(2)
+    data = {
+        "csrfmiddlewaretoken": _hidden(html, "csrfmiddlewaretoken"),
+        "started": _hidden(html, "started"),
+        "request_key": _hidden(html, "request_key"),
+        "service": clinic["service"].pk,
+        "visit_type": "in_clinic",
+        "location": clinic["location"].pk,
+        "slot": slot,
+        "name": "Alex Morgan",
+        "email": "alex@example.com",
+        "phone": "416 555 0123",
+        "contact_preference": "call",
+        "patient_type": "new",
+        "consent": "on",
+        "action": "submit",
+    }
+    assert browser.post("/book/", data, REMOTE_ADDR="203.0.113.5").status_code == 302
+    assert f'value="{slot}"' not in browser.get("/book/?service=physio-60").content.decode()
