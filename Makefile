@@ -44,5 +44,9 @@ bench: setup
 cluster-check: setup
 	$(BIN)/python scripts/cluster_check.py
 
+# Lighthouse (mobile) on a production-like local server; see scripts/audit.py. Needs /usr/bin/chromium and npm.
+audit: setup
+	$(BIN)/python scripts/audit.py
+
 clean:
 	rm -rf $(VENV) staticfiles build .pytest_cache

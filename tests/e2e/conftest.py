@@ -52,7 +52,8 @@ def pytest_collection_modifyitems(config, items):
 def browser():
     require(
         CHROMIUM.exists(),
-        f"browser tests need Chromium at {CHROMIUM}: run `apt-get install -y chromium` (Playwright must not download one)",
+        f"browser tests need Chromium at {CHROMIUM}: run `apt-get install -y chromium` "
+        "(Playwright must never download a browser)",
     )
     try:
         from playwright.sync_api import sync_playwright
@@ -160,5 +161,5 @@ def axe_source():
 @pytest.fixture
 def java():
     path = shutil.which("java")
-    require(path is not None, "HTML validation needs Java (the Nu HTML checker runs on it): apt-get install default-jre")
+    require(path is not None, "HTML validation needs Java for the Nu HTML checker: apt-get install default-jre")
     return path

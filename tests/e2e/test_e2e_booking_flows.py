@@ -98,15 +98,14 @@ def test_patient_cancels_through_their_link_and_the_time_is_free_again(phone_pag
     page = phone_page
     query = "?service=acupuncture-first-visit"  # one practitioner, so a booked time leaves the list
     booking, slot, manage_url = book(page, live_server.url, query)
-    day = booking.start.astimezone().date()
+    day = _local_date(booking)
 
     def offered(slot_value):
         page.goto(f"{live_server.url}/book/{query}")
         date_select = page.locator("#id_date")
-        date_value = _local_date(booking)
-        if date_select.locator(f"option[value='{date_value}']").count():
+        if date_select.locator(f"option[value='{day}']").count():
             with page.expect_response(lambda r: "/book/times/" in r.url):
-                date_select.select_option(date_value)
+                date_select.select_option(day)
         return page.locator(f"input[name=slot][value='{slot_value}']").count() == 1
 
     assert not offered(slot), f"the booked time {slot} on {day} is still offered"
@@ -144,6 +143,117 @@ def test_phone_booking_with_javascript_disabled(make_page, live_server, screensh
     slot = choose_time(page, 1)
     fill_details(page)
     send(page)
+    booking = assert_confirmation(page)
+    assert encode_slot(booking.start) == slot
+    screenshot(page, "confirmation")
+    page.problems.assert_none()
+
+
+def test_staff_confirm_a_telehealth_request_with_a_video_link(make_page, live_server, screenshot, django_user_model):
+    from clinic.models import Practitioner
+
+    Practitioner.objects.update(video_room_url="")  # so the front desk must give this visit's link
+    patient = make_page()
+    booking, _slot, manage_url = book(patient, live_server.url, "?visit=telehealth")
+    assert booking.visit_type == VisitType.TELEHEALTH
+    django_user_model.objects.create_superuser("desk", "desk@clinic.example", "a-long-test-password-42")
+
+    staff = make_page(desktop=True)
+    staff.goto(live_server.url + "/admin/")
+    staff.get_by_label("Username").fill("desk")
+    staff.get_by_label("Password").fill("a-long-test-password-42")
+    staff.get_by_role("button", name="Log in").click()
+    expect(staff.locator("#user-tools")).to_contain_text("desk")
+    staff.goto(f"{live_server.url}/admin/booking/booking/?q={booking.reference}")
+    staff.get_by_role("link", name=re.compile(re.escape(booking.reference))).first.click()
+    staff.get_by_role("link", name="Confirm (add video link)").click()
+    video = "https://video.example/room/e2e-123"
+    staff.get_by_label("Video link").fill(video)
+    staff.get_by_role("button", name="Confirm and email the patient").click()
+    expect(staff.locator(".messagelist")).to_contain_text(booking.reference)
+    booking.refresh_from_db()
+    assert booking.status == BookingStatus.CONFIRMED and booking.telehealth_url == video
+    screenshot(staff, "admin")
+
+    patient.goto(manage_url)
+    expect(patient.locator(".status")).to_have_text("Confirmed")
+    expect(patient.get_by_role("link", name="Join the video visit")).to_have_attribute("href", video)
+    screenshot(patient, "patient")
+    patient.problems.assert_none()
+
+
+def focus_is_visible(page):
+    """The focused element draws a visible focus indicator (an outline or a box shadow)."""
+    info = page.evaluate(
+        """() => {
+          const el = document.activeElement;
+          const s = getComputedStyle(el);
+          const r = el.getBoundingClientRect();
+          return {tag: el.tagName, id: el.id, text: (el.innerText || el.value || '').slice(0, 40),
+                  href: el.getAttribute('href'), outline: s.outlineStyle, width: parseFloat(s.outlineWidth),
+                  shadow: s.boxShadow, visible: r.width > 0 && r.height > 0};
+        }"""
+    )
+    assert info["tag"] != "BODY", "focus fell back to the page"
+    assert info["visible"], f"focused element is not visible: {info}"
+    assert (info["outline"] != "none" and info["width"] > 0) or info["shadow"] != "none", f"no focus indicator: {info}"
+    return info
+
+
+def tab_to(page, predicate, *, limit=120, backwards=False):
+    """Press Tab (or Shift+Tab) until the focused element matches, checking the focus indicator each time."""
+    for _ in range(limit):
+        page.keyboard.press("Shift+Tab" if backwards else "Tab")
+        info = focus_is_visible(page)
+        if predicate(info):
+            return info
+    raise AssertionError("never reached the element by keyboard")
+
+
+def test_booking_with_the_keyboard_alone(phone_page, live_server, screenshot):
+    from e2e_steps import article_on_home_with_treatment
+
+    page = phone_page
+    page.goto(live_server.url + "/")
+    href, article = article_on_home_with_treatment(page)
+    tab_to(page, lambda i: i["href"] == href)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(live_server.url + href)
+    tab_to(page, lambda i: i["text"] == f"Book {article.treatment.name}")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/book/\?treatment="))
+
+    # Go past the times and come back with Shift+Tab; arrows move between times, Space chooses one.
+    tab_to(page, lambda i: i["id"] == "id_name")
+    tab_to(page, lambda i: i["id"].startswith("slot-"), backwards=True)
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("Space")
+    focus_is_visible(page)
+    chosen = page.locator("input[name=slot]:checked")
+    expect(chosen).to_have_count(1)
+    slot = chosen.get_attribute("value")
+
+    tab_to(page, lambda i: i["id"] == "id_name")
+    page.keyboard.type(PATIENT["name"])
+    page.keyboard.press("Tab")
+    focus_is_visible(page)
+    page.keyboard.type(PATIENT["email"])
+    page.keyboard.press("Tab")
+    focus_is_visible(page)
+    page.keyboard.type(PATIENT["phone"])
+    tab_to(page, lambda i: i["id"].startswith("id_contact_preference"))
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    expect(page.get_by_role("radio", name="Email", exact=True)).to_be_checked()
+    tab_to(page, lambda i: i["id"].startswith("id_patient_type"))
+    page.keyboard.press("Space")
+    expect(page.get_by_role("radio", name="New patient")).to_be_checked()
+    tab_to(page, lambda i: i["id"] == "id_consent")
+    page.keyboard.press("Space")
+    expect(page.locator("#id_consent")).to_be_checked()
+    tab_to(page, lambda i: i["text"] == "Send my request")
+    page.keyboard.press("Enter")
+
     booking = assert_confirmation(page)
     assert encode_slot(booking.start) == slot
     screenshot(page, "confirmation")
