@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .models import ClinicProfile, Location, OpeningHours, Practitioner
@@ -30,6 +31,7 @@ class ClinicProfileAdmin(admin.ModelAdmin):
 
 @admin.register(Location)
 class LocationAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "street", "city", "is_active", "order"]
     list_editable = ["order"]
     prepopulated_fields = {"slug": ["name"]}
@@ -42,6 +44,7 @@ class OpeningHoursAdmin(admin.ModelAdmin):
 
 @admin.register(Practitioner)
 class PractitionerAdmin(admin.ModelAdmin):
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ["name", "title", "credentials", "is_active", "order"]
     list_filter = ["is_active"]
     search_fields = ["name", "title"]
