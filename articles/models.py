@@ -20,13 +20,14 @@ from . import seo
 
 WORDS_PER_MINUTE = 220
 RESERVED_ARTICLE_SLUGS = {"feed"}  # /articles/feed/ is the RSS feed
-_WORD = re.compile(r"[\w’'-]+")
+# A word is a run of letters, digits, apostrophes and hyphens with at least one letter or digit.
+_WORD = re.compile(r"[’'\-_]*[^\W_][\w’'-]*")
+_LINK_TARGET = re.compile(r"\]\([^)]*\)")
 
 
 def count_words(text):
     # Link targets and Markdown punctuation are not words a reader reads.
-    text = re.sub(r"\]\([^)]*\)", "]", text or "")
-    return len([w for w in _WORD.findall(text) if any(ch.isalnum() for ch in w)])
+    return len(_WORD.findall(_LINK_TARGET.sub("]", text or "")))
 
 
 class BodyMixin:
@@ -301,7 +302,7 @@ class Article(BodyMixin, models.Model):
             and self.published_at <= timezone.now()
         )
 
-    @property
+    @cached_property
     def word_count(self):
         return count_words(self.body)
 

@@ -70,3 +70,30 @@ def store(key, response, form):
         cache.set(key, body, SECONDS)
     except Exception:  # noqa: BLE001
         return
+
+
+TIMES_PARAMS = frozenset({"service", "visit_type", "location", "practitioner", "date", "slot"})
+
+
+def fragment_key(request):
+    """Key for the /book/times/ fragment, or None for queries it does not expect."""
+    items = []
+    for name, values in request.GET.lists():
+        if name not in TIMES_PARAMS or len(values) != 1 or len(values[0]) > 40:
+            return None
+        items.append((name, values[0]))
+    return f"booking:times:{get_language()}:{availability_version()}:{urlencode(sorted(items))}"
+
+
+def get_fragment(key):
+    try:
+        return cache.get(key)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def set_fragment(key, html):
+    try:
+        cache.set(key, html, SECONDS)
+    except Exception:  # noqa: BLE001
+        return

@@ -2,7 +2,9 @@
 
 from django.conf import settings
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -154,9 +156,21 @@ def _save(request, form):
 @never_cache
 @require_GET
 def times_view(request):
-    """The date and time picker as an HTML fragment, for the booking page's script."""
-    picker = build_picker(_choices(request.GET), selected_date=request.GET.get("date"), slot=request.GET.get("slot"))
-    return render(request, "booking/includes/picker.html", {"picker": picker})
+    """The date and time picker as an HTML fragment, for the booking page's script.
+
+    The fragment depends only on the query and on availability, so it is reused from the shared
+    cache for a minute (the key carries the availability version, which every booking change replaces).
+    """
+    key = formcache.fragment_key(request)
+    html = formcache.get_fragment(key) if key else None
+    if html is None:
+        picker = build_picker(
+            _choices(request.GET), selected_date=request.GET.get("date"), slot=request.GET.get("slot")
+        )
+        html = render_to_string("booking/includes/picker.html", {"picker": picker}, request=request)
+        if key:
+            formcache.set_fragment(key, html)
+    return HttpResponse(html)
 
 
 def _booking_from_token(token):

@@ -8,6 +8,7 @@ from django.core import mail
 from django.test import Client, override_settings
 from django.urls import reverse
 
+from booking.forms import encode_slot
 from booking.models import Booking, BookingEvent, BookingStatus, OutboxEmail, VisitType
 from booking.tokens import read_token
 from tests.booking_factories import form_data, free_starts, make_clinic, make_practitioner, make_service
@@ -308,3 +309,12 @@ def test_form_from_the_cache_books_and_then_stops_offering_the_time(clinic):
     }
     assert browser.post("/book/", data, REMOTE_ADDR="203.0.113.5").status_code == 302
     assert f'value="{slot}"' not in browser.get("/book/?service=physio-60").content.decode()
+
+
+def test_times_fragment_is_reused_but_never_offers_a_taken_time(client, clinic):
+    params = {"service": clinic["service"].pk, "visit_type": "in_clinic", "location": clinic["location"].pk}
+    start = free_starts(clinic["service"], location=clinic["location"])[0]
+    value = encode_slot(start)
+    assert f'value="{value}"' in client.get("/book/times/", params).content.decode()
+    post(client, form_data(clinic["service"], start, clinic["location"]))
+    assert f'value="{value}"' not in client.get("/book/times/", params).content.decode()
