@@ -37,5 +37,7 @@ accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-") or None  # empty: no acces
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 # No query strings in the access log: search terms and links must not end up in log files.
+# The private booking links carry a credential: the access log shows "/book/manage/[token]/" instead.
+logger_class = "clinic.log_redaction.RedactingLogger"
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
 proc_name = "clinic"

@@ -160,3 +160,23 @@ def test_object_names_and_admin_history_carry_no_name(clinic, admin_client):
     entry = LogEntry.objects.get()
     assert entry.object_repr == booking.reference
     assert_clean(entry.object_repr + str(entry.change_message), "admin history")
+
+
+def test_access_log_never_shows_a_private_booking_link():
+    from clinic.log_redaction import redact
+
+    line = '127.0.0.1 "GET /book/manage/eyJyIjoiSzdNLTRRWCJ9:1xUv:abc/cancel/ HTTP/1.1" 200'
+    assert redact(line) == '127.0.0.1 "GET /book/manage/[token]/cancel/ HTTP/1.1" 200'
+    assert redact("/articles/") == "/articles/"
+
+
+def test_django_log_records_hide_booking_tokens():
+    import logging
+
+    from clinic.log_redaction import RedactTokensFilter
+
+    record = logging.LogRecord(
+        "django.request", logging.WARNING, __file__, 1, "Not Found: %s", ("/book/manage/abc.def:ghi/",), None
+    )
+    RedactTokensFilter().filter(record)
+    assert record.getMessage() == "Not Found: /book/manage/[token]/"
