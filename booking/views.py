@@ -184,6 +184,16 @@ def _invalid_link(request):
     return render(request, "booking/link_invalid.html", status=404)
 
 
+def _changeable_booking(request, token):
+    """(booking, None) while the patient may still change it online; else (None, the page to show)."""
+    booking = _booking_from_token(token)
+    if booking is None or booking.anonymised_at:
+        return None, _invalid_link(request)
+    if not booking.patient_can_change():
+        return None, redirect("booking:manage", token=token)
+    return booking, None
+
+
 @never_cache
 @require_GET
 def manage_view(request, token):
@@ -207,17 +217,16 @@ def manage_view(request, token):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def cancel_view(request, token):
-    booking = _booking_from_token(token)
-    if booking is None or booking.anonymised_at:
-        return _invalid_link(request)
-    if not booking.patient_can_change():
-        return redirect("booking:manage", token=token)
+    booking, refusal = _changeable_booking(request, token)
+    if refusal:
+        return refusal
     if request.method == "POST":
         try:
             workflow.change_status(booking, "cancelled", by=workflow.PATIENT, note=_("Cancelled by the patient online"))
-        except workflow.NotAllowed:
-            pass
-        messages.success(request, _("Your appointment is cancelled. We've sent you an email to confirm."))
+        except workflow.NotAllowed as exc:
+            messages.info(request, str(exc))
+        else:
+            messages.success(request, _("Your appointment is cancelled. We've sent you an email to confirm."))
         return redirect("booking:manage", token=token)
     return render(request, "booking/cancel.html", {"booking": booking, "token": token})
 
@@ -225,11 +234,9 @@ def cancel_view(request, token):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def move_view(request, token):
-    booking = _booking_from_token(token)
-    if booking is None or booking.anonymised_at:
-        return _invalid_link(request)
-    if not booking.patient_can_change():
-        return redirect("booking:manage", token=token)
+    booking, refusal = _changeable_booking(request, token)
+    if refusal:
+        return refusal
     form = MoveForm(request.POST or None)
     selected = request.POST.get("date") or request.GET.get("date")
     if request.method == "POST" and request.POST.get("action") != "refresh" and form.is_valid():
