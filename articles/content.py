@@ -27,19 +27,24 @@ def _publish_datetime(day):
     return timezone.make_aware(datetime.combine(day, PUBLISH_TIME), timezone.get_default_timezone())
 
 
+def _page_fields(meta, body):
+    """The fields treatments and conditions share, from a content file."""
+    return {
+        "name": meta["name"],
+        "summary": meta.get("summary", ""),
+        "meta_description": meta.get("meta_description", ""),
+        "order": meta.get("order", 0),
+        "body": body,
+    }
+
+
 def _load_treatments():
     created = 0
     for path in _files("treatments"):
         meta, body = read_front_matter(path)
         treatment, new = Treatment.objects.get_or_create(
             slug=meta["slug"],
-            defaults={
-                "name": meta["name"],
-                "summary": meta.get("summary", ""),
-                "meta_description": meta.get("meta_description", ""),
-                "order": meta.get("order", 0),
-                "body": body,
-            },
+            defaults=_page_fields(meta, body),
         )
         if new:
             created += 1
@@ -48,7 +53,7 @@ def _load_treatments():
                 for i, f in enumerate(meta.get("faq", []), start=1)
             )
             created += len(meta.get("faq", []))
-        if new or not treatment.practitioners.exists():
+            # Only for a treatment created now: staff may have changed who provides an existing one.
             _link_practitioners(treatment)
     return created
 
@@ -65,13 +70,7 @@ def _load_conditions():
         meta, body = read_front_matter(path)
         condition, new = Condition.objects.get_or_create(
             slug=meta["slug"],
-            defaults={
-                "name": meta["name"],
-                "summary": meta.get("summary", ""),
-                "meta_description": meta.get("meta_description", ""),
-                "order": meta.get("order", 0),
-                "body": body,
-            },
+            defaults=_page_fields(meta, body),
         )
         if new:
             created += 1

@@ -276,6 +276,13 @@ def test_load_links_practitioners_only_to_treatments_without_any(site_content):
     assert list(physio.practitioners.values_list("slug", flat=True)) == ["sofia-lindqvist"]
 
 
+def test_load_never_relinks_practitioners_staff_removed(site_content):
+    physio = Treatment.objects.get(slug="physiotherapy")
+    physio.practitioners.clear()  # staff: nobody offers it for now
+    articles.content.load(quiet)
+    assert not physio.practitioners.exists()
+
+
 def test_every_content_file_parses():
     from clinic.content import read_front_matter
 
