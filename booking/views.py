@@ -12,6 +12,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clinic.facts import get_facts
+from clinic.models import Practitioner
 
 from . import formcache, ratelimit, workflow
 from .availability import group_by_local_date, slots_for
@@ -39,15 +40,17 @@ def _initial_from_query(params):
     if params.get("visit") == VisitType.TELEHEALTH:
         initial["visit_type"] = VisitType.TELEHEALTH
         if service is None or not service.telehealth:
-            service = services.filter(telehealth=True, treatment=service.treatment if service else None).first() or (
-                services.filter(telehealth=True).first()
+            # The same treatment by video if there is one; from the banner (no service), the general
+            # telehealth consultation (a service with no treatment); else any video service.
+            treatment = service.treatment if service else None
+            service = (
+                services.filter(telehealth=True, treatment=treatment).first()
+                or services.filter(telehealth=True).first()
             )
     if service:
         initial["service"] = service.pk
     practitioner = str(params.get("practitioner", ""))[:60]
     if practitioner:
-        from clinic.models import Practitioner
-
         p = Practitioner.objects.active().filter(slug=practitioner).first()
         if p:
             initial["practitioner"] = p.pk
