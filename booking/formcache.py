@@ -31,18 +31,26 @@ REQUEST_KEY = "__bookingform_request_key__"
 _CSRF_FIELD = re.compile(r'(name="csrfmiddlewaretoken" value=")([^"]+)(")')
 
 
-def cache_key(request):
-    """None when the request has parameters the form does not read (those are rendered fresh)."""
+def _query(request, allowed, max_length):
+    """The query string in a canonical order, or None if it holds anything unexpected."""
     items = []
     for name, values in request.GET.lists():
-        if name not in PARAMS or len(values) != 1 or len(values[0]) > 60:
+        if name not in allowed or len(values) != 1 or len(values[0]) > max_length:
             return None
         items.append((name, values[0]))
+    return urlencode(sorted(items))
+
+
+def cache_key(request):
+    """None when the request has parameters the form does not read (those are rendered fresh)."""
+    query = _query(request, PARAMS, 60)
+    if query is None:
+        return None
     try:
         content = cache.get(pagecache.VERSION_KEY) or "0"
     except Exception:  # noqa: BLE001  (no cache: render fresh)
         return None
-    return f"booking:form:{get_language()}:{availability_version()}:{content}:{urlencode(sorted(items))}"
+    return f"booking:form:{get_language()}:{availability_version()}:{content}:{query}"
 
 
 def cached_response(request, key):
@@ -77,12 +85,8 @@ TIMES_PARAMS = frozenset({"service", "visit_type", "location", "practitioner", "
 
 def fragment_key(request):
     """Key for the /book/times/ fragment, or None for queries it does not expect."""
-    items = []
-    for name, values in request.GET.lists():
-        if name not in TIMES_PARAMS or len(values) != 1 or len(values[0]) > 40:
-            return None
-        items.append((name, values[0]))
-    return f"booking:times:{get_language()}:{availability_version()}:{urlencode(sorted(items))}"
+    query = _query(request, TIMES_PARAMS, 40)
+    return None if query is None else f"booking:times:{get_language()}:{availability_version()}:{query}"
 
 
 def get_fragment(key):
