@@ -301,28 +301,20 @@ def candidate_practitioners(service, practitioner=None):
 
 
 AVAILABILITY_CACHE_SECONDS = 60
-AVAILABILITY_VERSION_KEY = "booking:availability:version"
+AVAILABILITY = "availability"  # caching version bumped by every change to what decides free times
 
 
 def availability_version() -> str:
-    from django.core.cache import cache
+    from clinic import caching
 
-    try:
-        return cache.get(AVAILABILITY_VERSION_KEY) or "0"
-    except Exception:  # noqa: BLE001  (a cache outage means "no cache", not an error)
-        return "0"
+    return caching.version(AVAILABILITY)
 
 
 def bump_availability_version() -> None:
-    """Called whenever bookings, hours, time off, closures or services change."""
-    import uuid
+    """Forget cached free times (BookingConfig.ready registers the models whose changes call this)."""
+    from clinic import caching
 
-    from django.core.cache import cache
-
-    try:
-        cache.set(AVAILABILITY_VERSION_KEY, uuid.uuid4().hex[:12], None)
-    except Exception:  # noqa: BLE001
-        logger.warning("availability cache unavailable; version not bumped")
+    caching.bump(AVAILABILITY)
 
 
 def slots_for(
@@ -349,8 +341,9 @@ def slots_for(
         return _compute_slots(
             service, visit_type, location, practitioner, day=day, now=now, exclude_booking=exclude_booking
         )
-    from django.core.cache import cache
     from django.utils import timezone
+
+    from clinic import caching
 
     now = timezone.now()
     key = "booking:slots:{}:{}:{}:{}:{}:{}".format(
@@ -361,16 +354,10 @@ def slots_for(
         getattr(practitioner, "pk", None),
         day,
     )
-    try:
-        cached = cache.get(key)
-    except Exception:  # noqa: BLE001
-        cached = None
+    cached = caching.get(key)
     if cached is None:
         cached = _compute_slots(service, visit_type, location, practitioner, day=day, now=now)
-        try:
-            cache.set(key, cached, AVAILABILITY_CACHE_SECONDS)
-        except Exception:  # noqa: BLE001
-            logger.warning("availability cache unavailable; not stored")
+        caching.set(key, cached, AVAILABILITY_CACHE_SECONDS)
     # Time moves on while an entry is cached: drop starts that are now inside the minimum notice.
     not_before, _ = booking_window(now)
     return {t: ids for t, ids in cached.items() if t >= not_before}

@@ -7,28 +7,24 @@ request key), which are filled in per request. The key includes the availability
 versions, so a new booking or a staff edit shows at once; forms with errors are never cached.
 """
 
-import re
 import uuid
 from urllib.parse import urlencode
 
 from django.core import signing
-from django.core.cache import cache
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
 from django.utils import timezone
 from django.utils.translation import get_language
 
-from clinic import pagecache
+from clinic import caching, pagecache
 
 from .availability import availability_version
 from .forms import STARTED_SALT
 
 PARAMS = frozenset({"service", "treatment", "visit", "practitioner"})
 SECONDS = 60
-CSRF = "__bookingform_csrf__"
+CSRF = caching.CSRF_PLACEHOLDER
 STARTED = "__bookingform_started__"
 REQUEST_KEY = "__bookingform_request_key__"
-_CSRF_FIELD = re.compile(r'(name="csrfmiddlewaretoken" value=")([^"]+)(")')
 
 
 def _query(request, allowed, max_length):
@@ -46,38 +42,31 @@ def cache_key(request):
     query = _query(request, PARAMS, 60)
     if query is None:
         return None
-    try:
-        content = cache.get(pagecache.VERSION_KEY) or "0"
-    except Exception:  # noqa: BLE001  (no cache: render fresh)
-        return None
+    content = caching.version(pagecache.CONTENT)
     return f"booking:form:{get_language()}:{availability_version()}:{content}:{query}"
 
 
 def cached_response(request, key):
-    try:
-        body = cache.get(key)
-    except Exception:  # noqa: BLE001
-        return None
+    body = caching.get(key)
     if body is None:
         return None
-    body = (
-        body.replace(CSRF, get_token(request))
-        .replace(STARTED, signing.dumps(timezone.now().timestamp(), salt=STARTED_SALT))
-        .replace(REQUEST_KEY, uuid.uuid4().hex)
+    body = caching.swap_in(
+        caching.csrf_in(body, request),
+        {
+            STARTED: signing.dumps(timezone.now().timestamp(), salt=STARTED_SALT),
+            REQUEST_KEY: uuid.uuid4().hex,
+        },
     )
     return HttpResponse(body)
 
 
 def store(key, response, form):
-    body = response.content.decode()
-    body = _CSRF_FIELD.sub(lambda m: m.group(1) + CSRF + m.group(3), body)
-    body = body.replace(form.initial["started"], STARTED).replace(form.initial["request_key"], REQUEST_KEY)
-    if CSRF not in body or STARTED not in body or REQUEST_KEY not in body:
-        return  # something unexpected in the page: never store a personal value
-    try:
-        cache.set(key, body, SECONDS)
-    except Exception:  # noqa: BLE001
-        return
+    body = caching.swap_out(
+        caching.csrf_out(response.content.decode()),
+        {CSRF: "", STARTED: form.initial["started"], REQUEST_KEY: form.initial["request_key"]},
+    )
+    if body is not None:  # None: something unexpected in the page; never store a personal value
+        caching.set(key, body, SECONDS)
 
 
 TIMES_PARAMS = frozenset({"service", "visit_type", "location", "practitioner", "date", "slot"})
@@ -90,14 +79,8 @@ def fragment_key(request):
 
 
 def get_fragment(key):
-    try:
-        return cache.get(key)
-    except Exception:  # noqa: BLE001
-        return None
+    return caching.get(key)
 
 
 def set_fragment(key, html):
-    try:
-        cache.set(key, html, SECONDS)
-    except Exception:  # noqa: BLE001
-        return
+    caching.set(key, html, SECONDS)

@@ -7,7 +7,10 @@ class ClinicConfig(AppConfig):
     verbose_name = _("Clinic")
 
     def ready(self):
-        from . import signals  # noqa: F401  (cache invalidation on save)
-        from .pagecache import connect_signals
+        from . import caching, pagecache
+        from .facts import FACTS
+        from .models import ClinicProfile, Location, OpeningHours
 
-        connect_signals()  # drop cached public pages when staff change what they show
+        caching.bump_on_change(FACTS, (ClinicProfile, Location, OpeningHours))
+        # Public pages show every clinic model (facts, practitioners and their links).
+        caching.bump_on_change(pagecache.CONTENT, self.get_models(include_auto_created=True))

@@ -1,13 +1,15 @@
 """One cached lookup of the clinic's facts for every page.
 
 The facts change a few times a year but appear on every page, so they live in the shared cache
-(all server instances see the same copy) and are dropped whenever staff save any of them.
+(all server instances see the same copy) and are dropped whenever staff save any of them
+(``ClinicConfig.ready`` registers the models that bump the ``FACTS`` version).
 """
 
 from dataclasses import dataclass, field
 
-from django.core.cache import cache
+from . import caching
 
+FACTS = "clinic-facts"
 CACHE_KEY = "clinic:facts:v1"
 CACHE_SECONDS = 60 * 60 * 24
 
@@ -39,12 +41,13 @@ def load_facts():
 
 
 def get_facts():
-    facts = cache.get(CACHE_KEY)
+    facts, version = caching.get_versioned(FACTS, CACHE_KEY)
     if facts is None:
         facts = load_facts()
-        cache.set(CACHE_KEY, facts, CACHE_SECONDS)
+        caching.set_versioned(CACHE_KEY, facts, version, CACHE_SECONDS)
     return facts
 
 
-def clear_facts(**kwargs):
-    cache.delete(CACHE_KEY)
+def cached_facts():
+    """The facts if they are in the cache, else None; never touches the database."""
+    return caching.get_versioned(FACTS, CACHE_KEY)[0]

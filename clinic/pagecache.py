@@ -13,12 +13,11 @@ the view's own query parameters and the language. Everything else is served as u
 * responses that are not 200, are streamed, set a cookie, used the CSRF token or wrote to the session, or say
   ``private`` / ``no-store`` / ``no-cache`` themselves (draft previews).
 
-Invalidation: every cached entry records the site's *content version*, a random token kept in the cache under
-``VERSION_KEY``. Saving or deleting anything a public page shows (every model of the clinic and articles apps,
-and booking's Service) replaces the token, immediately and again when the transaction commits, so the next
-request renders afresh on every server instance. Signals are matched by model label, so the core imports
-neither app. An entry also expires after ``PAGE_CACHE_SECONDS``, which bounds how late a scheduled article
-appears.
+Invalidation: every cached entry records the site's *content version* (``caching`` version ``CONTENT``).
+Each app registers the models public pages show in its ``AppConfig.ready()``
+(``caching.bump_on_change(pagecache.CONTENT, models)``); saving or deleting one replaces the token, immediately
+and again when the transaction commits, so the next request renders afresh on every server instance. An entry
+also expires after ``PAGE_CACHE_SECONDS``, which bounds how late a scheduled article appears.
 
 CSP nonces: pages carry ``nonce="…"`` on their JSON-LD scripts, unique per response. The stored body holds a
 placeholder instead, and each hit gets the current request's nonce, so the body always matches the
@@ -31,26 +30,22 @@ matching ``If-None-Match`` / ``If-Modified-Since`` gets a 304.
 
 import hashlib
 import time
-import uuid
 from functools import wraps
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.http import HttpResponse
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers, get_conditional_response, patch_cache_control
 from django.utils.http import http_date
 
-VERSION_KEY = "pagecache:version"
-KEY_PREFIX = "pagecache:page:"
-NONCE_PLACEHOLDER = b"__pagecache_csp_nonce__"
+from . import caching
 
-# What public pages show: all models of these apps, plus these models of other apps (app_label.model_name).
-# Labels rather than imports, so that the core never imports articles or booking.
-WATCHED_APPS = frozenset({"clinic", "articles"})
-WATCHED_MODELS = frozenset({"booking.service", "booking.service_practitioners"})
+# The version every cached page is stored under; apps say which of their models change it with
+# caching.bump_on_change(pagecache.CONTENT, models) in their AppConfig.ready().
+CONTENT = "content"
+VERSION_KEY = caching.version_key(CONTENT)
+KEY_PREFIX = "pagecache:page:"
+NONCE_PLACEHOLDER = caching.NONCE_PLACEHOLDER.encode()
 
 # Cookies that mean "this visitor may see something personal": sessions (staff) and flash messages.
 _PERSONAL_COOKIES = ("messages",)
@@ -70,47 +65,9 @@ def _max_age():
     return getattr(settings, "PAGE_CACHE_MAX_AGE", 300)
 
 
-# --- Content version -------------------------------------------------------------------------------------------
-
-
-def _new_version():
-    return uuid.uuid4().hex
-
-
 def invalidate():
     """Forget every cached page (on every server instance sharing the cache)."""
-    cache.set(VERSION_KEY, _new_version(), None)
-
-
-def _current_version(found):
-    version = found.get(VERSION_KEY)
-    if version is None:
-        cache.add(VERSION_KEY, _new_version(), None)
-        version = cache.get(VERSION_KEY) or _new_version()
-    return version
-
-
-def _watched(sender):
-    meta = getattr(sender, "_meta", None)
-    return meta is not None and (meta.app_label in WATCHED_APPS or meta.label_lower in WATCHED_MODELS)
-
-
-def content_changed(sender, **kwargs):
-    """Signal receiver: a watched model was saved, deleted or had its many-to-many links changed."""
-    action = kwargs.get("action")
-    if action is not None and not action.startswith("post_"):
-        return  # m2m_changed: act once, after the change
-    if not _watched(sender):
-        return
-    invalidate()
-    # Again after commit: a request that rendered the old rows while the transaction was open must not stay.
-    transaction.on_commit(invalidate, using=kwargs.get("using"), robust=True)
-
-
-def connect_signals():
-    post_save.connect(content_changed, dispatch_uid="pagecache_post_save")
-    post_delete.connect(content_changed, dispatch_uid="pagecache_post_delete")
-    m2m_changed.connect(content_changed, dispatch_uid="pagecache_m2m_changed")
+    caching.bump(CONTENT)
 
 
 # --- The decorator ---------------------------------------------------------------------------------------------
@@ -149,20 +106,6 @@ def _storable(request, response):
     return not any(word in cache_control for word in ("private", "no-store", "no-cache"))
 
 
-def _without_nonce(request, body):
-    nonce = getattr(request, "_csp_nonce", None)
-    if isinstance(nonce, str) and nonce:
-        return body.replace(b'nonce="' + nonce.encode() + b'"', b'nonce="' + NONCE_PLACEHOLDER + b'"')
-    return body
-
-
-def _with_nonce(request, body):
-    if NONCE_PLACEHOLDER not in body:
-        return body
-    nonce = getattr(request, "csp_nonce", None)
-    return body.replace(NONCE_PLACEHOLDER, str(nonce).encode() if nonce is not None else b"")
-
-
 def _etag(normalised_body):
     return 'W/"' + hashlib.sha256(normalised_body).hexdigest()[:32] + '"'
 
@@ -199,11 +142,9 @@ def cache_public_page(view=None, *, query=()):
             key = _cache_key(request, allowed_params) if is_enabled() else None
             version = None
             if key is not None:
-                found = cache.get_many([VERSION_KEY, key])
-                version = _current_version(found)
-                entry = found.get(key)
-                if entry is not None and entry.get("version") == version:
-                    response = HttpResponse(_with_nonce(request, entry["body"]))
+                entry, version = caching.get_versioned(CONTENT, key)
+                if entry is not None:
+                    response = HttpResponse(caching.nonce_in(entry["body"], request))
                     for name, value in entry["headers"]:
                         response[name] = value
                     response["X-Page-Cache"] = "hit"
@@ -213,12 +154,12 @@ def cache_public_page(view=None, *, query=()):
             if not _storable(request, response):
                 response["X-Page-Cache"] = "bypass"
                 return response
-            body = _without_nonce(request, response.content)
+            body = caching.nonce_out(response.content, request)
             etag, rendered_at = _etag(body), time.time()
             if key is not None:
                 headers = [(k, v) for k, v in response.items() if k.lower() not in _UNSTORED_HEADERS]
-                entry = {"version": version, "body": body, "headers": headers, "etag": etag, "rendered_at": rendered_at}
-                cache.set(key, entry, _entry_seconds())
+                entry = {"body": body, "headers": headers, "etag": etag, "rendered_at": rendered_at}
+                caching.set_versioned(key, entry, version, _entry_seconds())
                 response["X-Page-Cache"] = "miss"
             else:
                 response["X-Page-Cache"] = "off"

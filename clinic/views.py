@@ -10,7 +10,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.generic import DetailView, ListView, TemplateView
 
-from .facts import ClinicFacts, get_facts
+from .facts import ClinicFacts, cached_facts, get_facts
 from .models import Practitioner
 from .pagecache import cache_public_page
 from .seo import clinic_json_ld
@@ -77,7 +77,7 @@ def healthz(request):
 def _safe_facts():
     """Facts for error pages: from the cache if possible, never raising."""
     try:
-        return cache.get("clinic:facts:v1") or get_facts()
+        return cached_facts() or get_facts()
     except Exception:  # noqa: BLE001  (the database may be the reason we are here)
         return ClinicFacts(profile=None)
 

@@ -1,0 +1,208 @@
+"""The one door to the shared cache: versions, fail-open reads and writes, and per-visitor placeholders.
+
+Every cached thing on the site (public pages, the reused booking form and time fragment, free slots, the
+clinic's facts) goes through here, so one rule holds everywhere:
+
+* **Fail open.** A cache that is down or misbehaving means "nothing cached": ``get`` answers ``default``,
+  ``set``/``add``/``delete`` do nothing, and the page is rendered from the database. Redis is configured with
+  ``IGNORE_EXCEPTIONS`` as well; the guard here covers any backend and is the only ``try`` around a cache call.
+* **Versions, not deletions.** A *version* is a random token kept in the cache under ``version_key(name)``.
+  Entries are either keyed on the current token (``version(name)`` inside the key) or store it beside the
+  value (``get_versioned`` / ``set_versioned``, one round trip for both). ``bump(name)`` replaces the token, so
+  every server instance sharing the cache stops using the old entries at once.
+* **Apps say what invalidates what.** The core names no app: each app calls ``bump_on_change(name, models)``
+  from its ``AppConfig.ready()``; saving or deleting one of those models (or changing its many-to-many links)
+  bumps the version immediately and again when the transaction commits.
+* **Per-visitor values never get stored.** ``swap_out`` replaces values such as the CSRF token or the CSP
+  nonce with placeholders before a body is stored, and ``swap_in`` puts the current visitor's values back.
+"""
+
+import builtins
+import logging
+import re
+import uuid
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import m2m_changed, post_delete, post_save
+
+logger = logging.getLogger(__name__)
+
+VERSION_PREFIX = "version:"
+_MISSING = object()
+
+
+# --- Fail-open access ------------------------------------------------------------------------------------------
+
+
+def _guarded(operation, default, *args):
+    try:
+        return getattr(cache, operation)(*args)
+    except Exception:  # noqa: BLE001  (the one failure rule: a broken cache is an empty cache)
+        logger.warning("shared cache unavailable (%s); carrying on without it", operation)
+        return default
+
+
+def get(key, default=None):
+    found = _guarded("get", _MISSING, key, _MISSING)
+    return default if found is _MISSING else found
+
+
+def get_many(keys):
+    return _guarded("get_many", {}, list(keys))
+
+
+def set(key, value, seconds):  # noqa: A001  (reads as caching.set)
+    """Store ``value`` for ``seconds`` (None = until replaced)."""
+    _guarded("set", None, key, value, seconds)
+
+
+def add(key, value, seconds):
+    """Store only if absent; True when stored."""
+    return bool(_guarded("add", False, key, value, seconds))
+
+
+def delete(key):
+    _guarded("delete", None, key)
+
+
+# --- Versions --------------------------------------------------------------------------------------------------
+
+
+def version_key(name):
+    return VERSION_PREFIX + name
+
+
+def _new_token():
+    return uuid.uuid4().hex[:16]
+
+
+def version(name, found=None):
+    """The current token of ``name``, created if missing (an evicted token must never revive old entries).
+
+    ``found`` is the result of a ``get_many`` that included ``version_key(name)``, to save a round trip.
+    """
+    key = version_key(name)
+    token = found.get(key) if found is not None else get(key)
+    if token is None:
+        add(key, _new_token(), None)
+        token = get(key) or _new_token()  # cache down: a token nothing is stored under
+    return token
+
+
+def bump(name):
+    """Forget every entry under ``name`` on every server instance."""
+    set(version_key(name), _new_token(), None)
+
+
+def get_versioned(name, key):
+    """``(value, current token)``; value is None when absent or stored under an older token."""
+    found = get_many([version_key(name), key])
+    token = version(name, found)
+    entry = found.get(key)
+    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == token:
+        return entry[1], token
+    return None, token
+
+
+def set_versioned(key, value, token, seconds):
+    """Store ``value`` as current for ``token`` (from ``get_versioned``)."""
+    set(key, (token, value), seconds)
+
+
+# --- Invalidation registry -------------------------------------------------------------------------------------
+
+_watched = {}  # model label (app_label.model_name) -> set of version names
+
+
+def bump_on_change(name, models):
+    """Bump version ``name`` whenever one of ``models`` (classes or "app_label.model_name") changes."""
+    for model in models:
+        label = model if isinstance(model, str) else model._meta.label_lower
+        _watched.setdefault(label.lower(), builtins.set()).add(name)
+    _connect()
+
+
+def names_for(sender):
+    """Version names that a change to ``sender`` bumps (for tests and diagnostics)."""
+    meta = getattr(sender, "_meta", None)
+    return frozenset(_watched.get(meta.label_lower, ())) if meta is not None else frozenset()
+
+
+def _model_changed(sender, **kwargs):
+    action = kwargs.get("action")
+    if action is not None and not action.startswith("post_"):
+        return  # m2m_changed: act once, after the change
+    names = names_for(sender)
+    if not names:
+        return
+
+    def bump_all():
+        for name in names:
+            bump(name)
+
+    bump_all()
+    # Again after commit: a request that read the old rows while the transaction was open must not stay cached.
+    transaction.on_commit(bump_all, using=kwargs.get("using"), robust=True)
+
+
+def _connect():
+    post_save.connect(_model_changed, dispatch_uid="caching_post_save")
+    post_delete.connect(_model_changed, dispatch_uid="caching_post_delete")
+    m2m_changed.connect(_model_changed, dispatch_uid="caching_m2m_changed")
+
+
+# --- Per-visitor placeholders ----------------------------------------------------------------------------------
+
+CSRF_PLACEHOLDER = "__cached_csrf_token__"
+NONCE_PLACEHOLDER = "__cached_csp_nonce__"
+_CSRF_FIELD = re.compile(r'(name="csrfmiddlewaretoken" value=")([^"]+)(")')
+
+
+def swap_out(body, values):
+    """Replace each real value by its placeholder (``values``: placeholder -> real value).
+
+    Returns None when a placeholder is then missing from the body: something unexpected happened, and a
+    body that might still hold a personal value must not be stored.
+    """
+    for placeholder, real in values.items():
+        if real:
+            body = body.replace(real, placeholder)
+        if placeholder not in body:
+            return None
+    return body
+
+
+def swap_in(body, values):
+    """Put the current visitor's values (placeholder -> value) back into a stored body."""
+    for placeholder, value in values.items():
+        body = body.replace(placeholder, value)
+    return body
+
+
+def csrf_out(html):
+    """The form's CSRF token replaced by a placeholder (str bodies)."""
+    return _CSRF_FIELD.sub(lambda m: m.group(1) + CSRF_PLACEHOLDER + m.group(3), html)
+
+
+def csrf_in(html, request):
+    from django.middleware.csrf import get_token
+
+    return html.replace(CSRF_PLACEHOLDER, get_token(request))
+
+
+def nonce_out(body, request):
+    """The response's CSP nonce (``nonce="…"`` attributes) replaced by a placeholder (bytes bodies)."""
+    nonce = getattr(request, "_csp_nonce", None)
+    if isinstance(nonce, str) and nonce:
+        return body.replace(b'nonce="' + nonce.encode() + b'"', b'nonce="' + NONCE_PLACEHOLDER.encode() + b'"')
+    return body
+
+
+def nonce_in(body, request):
+    """This request's CSP nonce put back into a stored body (bytes), so it matches this response's header."""
+    placeholder = NONCE_PLACEHOLDER.encode()
+    if placeholder not in body:
+        return body
+    nonce = getattr(request, "csp_nonce", None)
+    return body.replace(placeholder, str(nonce).encode() if nonce is not None else b"")
