@@ -4,9 +4,6 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import ClinicProfile, Location, OpeningHours, Practitioner
 
-admin.site.site_header = _("Clinic administration")
-admin.site.site_title = _("Clinic admin")
-
 
 @admin.register(ClinicProfile)
 class ClinicProfileAdmin(admin.ModelAdmin):

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _
 
 
@@ -14,3 +15,10 @@ class ClinicConfig(AppConfig):
         caching.bump_on_change(FACTS, (ClinicProfile, Location, OpeningHours))
         # Public pages show every clinic model (facts, practitioners and their links).
         caching.bump_on_change(pagecache.CONTENT, self.get_models(include_auto_created=True))
+
+
+class ClinicAdminConfig(admin_apps.AdminConfig):
+    """Django's admin with the clinic's site (index panels contributed by the apps)."""
+
+    default = False  # ClinicConfig stays the "clinic" app's config
+    default_site = "clinic.admin_site.ClinicAdminSite"

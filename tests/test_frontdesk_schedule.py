@@ -5,7 +5,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from booking.admin_views import front_desk_counts
+from booking.admin.schedule import front_desk_counts
 from booking.models import BookingStatus
 from tests.frontdesk_factories import Setup, local
 

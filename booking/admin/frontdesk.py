@@ -1,0 +1,356 @@
+"""The front desk's actions on bookings: the buttons on a booking's page, the small pages some of them
+need (video link, decline reason, a new time) and the list actions that change many bookings at once.
+
+All state changes go through booking.workflow, which checks the rules, records a BookingEvent (who
+acted, when, from, to, note) and queues the right email; this module only asks, calls and reports.
+"""
+
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext_lazy as _
+
+from ..availability import slots_for
+from ..forms import encode_slot, parse_date
+from ..models import BookingStatus
+from ..workflow import NotAllowed, SlotTaken, change_status, reschedule
+from .common import change_url, clinic_tz, local_label
+from .forms import DeclineForm, MoveForm, VideoLinkForm
+
+# Actions offered as POST buttons that need no extra input.
+DIRECT_ACTIONS = {
+    "cancel": BookingStatus.CANCELLED,
+    "complete": BookingStatus.COMPLETED,
+    "no_show": BookingStatus.NO_SHOW,
+    "confirm": BookingStatus.CONFIRMED,
+}
+
+FRONT_DESK_ACTIONS = [
+    "confirm_selected",
+    "decline_selected",
+    "cancel_selected",
+    "complete_selected",
+    "no_show_selected",
+]
+
+
+def done_message(to_status, refs):
+    count = len(refs)
+    params = {"count": count, "refs": ", ".join(refs)}
+    if to_status == BookingStatus.CONFIRMED:
+        text = ngettext(
+            "Confirmed %(count)d booking (%(refs)s); the patient is emailed the confirmation with a calendar file.",
+            "Confirmed %(count)d bookings (%(refs)s); each patient is emailed the confirmation with a calendar file.",
+            count,
+        )
+    elif to_status == BookingStatus.DECLINED:
+        text = ngettext(
+            "Declined %(count)d request (%(refs)s); the patient is emailed the reason.",
+            "Declined %(count)d requests (%(refs)s); each patient is emailed the reason.",
+            count,
+        )
+    elif to_status == BookingStatus.CANCELLED:
+        text = ngettext(
+            "Cancelled %(count)d booking (%(refs)s); the patient is emailed.",
+            "Cancelled %(count)d bookings (%(refs)s); each patient is emailed.",
+            count,
+        )
+    elif to_status == BookingStatus.COMPLETED:
+        text = ngettext(
+            "Marked %(count)d booking completed (%(refs)s).", "Marked %(count)d bookings completed (%(refs)s).", count
+        )
+    else:
+        text = ngettext(
+            "Marked %(count)d booking as no-show (%(refs)s).", "Marked %(count)d bookings as no-show (%(refs)s).", count
+        )
+    return text % params
+
+
+def status_change_message(from_status, to_status):
+    # Plain words for the admin's history; never any patient detail.
+    return gettext("Status: %(from)s → %(to)s") % {
+        "from": BookingStatus(from_status).label,
+        "to": BookingStatus(to_status).label,
+    }
+
+
+def needs_video_link(booking):
+    return booking.is_telehealth and not booking.video_link
+
+
+def _button(label, url, method, kind=None):
+    button = {"label": label, "url": url, "method": method}
+    if kind:
+        button["kind"] = kind
+    return button
+
+
+def available_actions(booking, now=None):
+    """The buttons shown on a booking's page: only the changes the rules allow right now."""
+    now = now or timezone.now()
+    pk = booking.pk
+    actions = []
+    if booking.can_become(BookingStatus.CONFIRMED):
+        if needs_video_link(booking):
+            url = reverse("admin:booking_booking_confirm", args=[pk])
+            actions.append(_button(_("Confirm (add video link)"), url, "get", "primary"))
+        else:
+            url = reverse("admin:booking_booking_transition", args=[pk, "confirm"])
+            actions.append(_button(_("Confirm"), url, "post", "primary"))
+    if booking.can_become(BookingStatus.DECLINED):
+        actions.append(_button(_("Decline…"), reverse("admin:booking_booking_decline", args=[pk]), "get"))
+    if booking.start <= now:
+        for action, status, label in [
+            ("complete", BookingStatus.COMPLETED, _("Mark completed")),
+            ("no_show", BookingStatus.NO_SHOW, _("Mark no-show")),
+        ]:
+            if booking.can_become(status):
+                url = reverse("admin:booking_booking_transition", args=[pk, action])
+                actions.append(_button(label, url, "post"))
+    if booking.is_active:
+        actions.append(_button(_("Reschedule…"), reverse("admin:booking_booking_reschedule", args=[pk]), "get"))
+    if booking.can_become(BookingStatus.CANCELLED):
+        url = reverse("admin:booking_booking_transition", args=[pk, "cancel"])
+        actions.append(_button(_("Cancel booking"), url, "post", "danger"))
+    return actions
+
+
+def free_times(booking, day):
+    """The practitioner's free starts on `day` (clinic date) for this booking's service and visit type."""
+    free = slots_for(
+        booking.service,
+        booking.visit_type,
+        booking.location,
+        booking.practitioner,
+        day=day,
+        exclude_booking=booking.pk,
+    )
+    return sorted(start for start, pids in free.items() if booking.practitioner_id in pids and start != booking.start)
+
+
+class FrontDeskActionsMixin:
+    """BookingAdmin's buttons, action pages and list actions."""
+
+    # Helpers ---------------------------------------------------------------------------------
+
+    def apply_change(self, request, booking, to_status, *, note="", telehealth_url=None):
+        """Run one state change; log it in the admin history. Raises NotAllowed."""
+        from_status = booking.status
+        booking = change_status(booking, to_status, by=request.user, note=note, telehealth_url=telehealth_url)
+        self.log_change(request, booking, status_change_message(from_status, to_status))
+        return booking
+
+    def booking_for_change(self, request, object_id):
+        booking = self.get_object(request, object_id)
+        if booking is None:
+            raise Http404(gettext("No booking with this id."))
+        if not self.has_change_permission(request, booking):
+            raise PermissionDenied
+        return booking
+
+    def not_changed(self, request, booking, reason):
+        messages.error(request, gettext("%(ref)s was not changed: %(reason)s") % {"ref": booking, "reason": reason})
+
+    def action_page(self, request, template, booking, title, **context):
+        return TemplateResponse(
+            request,
+            f"admin/booking/booking/{template}",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.opts,
+                "title": title,
+                "original": booking,
+                "booking": booking,
+                "booking_when": local_label(booking.start, "l j F Y, H:i") if booking else "",
+                "change_url": change_url(booking) if booking else "",
+                "media": self.media,
+                **context,
+            },
+        )
+
+    # Pages behind the buttons ------------------------------------------------------------------
+
+    def transition_view(self, request, object_id, action):
+        """POST from a button on the booking page: confirm, cancel, complete, no-show."""
+        booking = self.booking_for_change(request, object_id)
+        if request.method != "POST":
+            return redirect(change_url(booking))
+        if action == "decline":
+            return redirect("admin:booking_booking_decline", booking.pk)
+        to_status = DIRECT_ACTIONS.get(action)
+        if to_status is None:
+            raise Http404(gettext("Unknown action."))
+        if to_status == BookingStatus.CONFIRMED and needs_video_link(booking):
+            return redirect("admin:booking_booking_confirm", booking.pk)
+        try:
+            self.apply_change(request, booking, to_status, note=request.POST.get("note", "")[:500])
+        except NotAllowed as exc:
+            self.not_changed(request, booking, exc)
+        else:
+            messages.success(request, done_message(to_status, [booking.reference]))
+        return redirect(change_url(booking))
+
+    def confirm_view(self, request, object_id):
+        """Confirm a booking; for telehealth without a video room, ask for the video link first."""
+        booking = self.booking_for_change(request, object_id)
+        form = VideoLinkForm(request.POST or None, booking=booking)
+        if request.method == "POST" and form.is_valid():
+            try:
+                url = form.cleaned_data["telehealth_url"] or None
+                self.apply_change(request, booking, BookingStatus.CONFIRMED, telehealth_url=url)
+            except NotAllowed as exc:
+                form.add_error(None, str(exc))
+            else:
+                messages.success(request, done_message(BookingStatus.CONFIRMED, [booking.reference]))
+                return redirect(change_url(booking))
+        title = gettext("Confirm %(ref)s") % {"ref": booking}
+        return self.action_page(request, "confirm.html", booking, title, form=form)
+
+    def decline_view(self, request, object_id):
+        """Decline one request with a reason that is emailed to the patient."""
+        booking = self.booking_for_change(request, object_id)
+        form = DeclineForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                self.apply_change(request, booking, BookingStatus.DECLINED, note=form.cleaned_data["reason"])
+            except NotAllowed as exc:
+                self.not_changed(request, booking, exc)
+            else:
+                messages.success(request, done_message(BookingStatus.DECLINED, [booking.reference]))
+            return redirect(change_url(booking))
+        title = gettext("Decline %(ref)s") % {"ref": booking}
+        return self.action_page(request, "decline.html", booking, title, form=form, bookings=[booking])
+
+    def reschedule_view(self, request, object_id):
+        """Move a booking to another free time of the same practitioner."""
+        booking = self.booking_for_change(request, object_id)
+        if not booking.is_active:
+            messages.error(request, gettext("Only requested or confirmed bookings can be moved."))
+            return redirect(change_url(booking))
+        today = timezone.localdate(timezone=clinic_tz())
+        day = parse_date(request.POST.get("date") or request.GET.get("date"))
+        if day is None:
+            day = max(timezone.localtime(booking.start, clinic_tz()).date(), today)
+        form = MoveForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            new_start = form.cleaned_data["slot"]
+            try:
+                booking = reschedule(booking, new_start, by=request.user, note=form.cleaned_data["note"])
+            except SlotTaken:
+                form.add_error(
+                    "slot", gettext("That time is no longer free (someone else has it). Please choose another time.")
+                )
+            except NotAllowed as exc:
+                form.add_error(None, str(exc))
+            else:
+                self.log_change(
+                    request, booking, gettext("Moved to %(when)s") % {"when": local_label(new_start, "Y-m-d H:i")}
+                )
+                messages.success(
+                    request,
+                    gettext("%(ref)s moved to %(when)s; the patient is emailed the new time.")
+                    % {"ref": booking.reference, "when": local_label(new_start)},
+                )
+                return redirect(change_url(booking))
+        starts = free_times(booking, day)
+        return self.action_page(
+            request,
+            "reschedule.html",
+            booking,
+            gettext("Move %(ref)s") % {"ref": booking},
+            form=form,
+            day=day,
+            day_label=date_format(day, "l j F Y"),
+            previous_day=(day - timedelta(days=1)).isoformat() if day > today else "",
+            next_day=(day + timedelta(days=1)).isoformat(),
+            slots=[
+                {"value": encode_slot(start), "label": timezone.localtime(start, clinic_tz()).strftime("%H:%M")}
+                for start in starts
+            ],
+        )
+
+    # List actions ----------------------------------------------------------------------------
+
+    def bulk_transition(self, request, queryset, to_status, *, note=""):
+        """Apply one change to many bookings; report what was done, and what was skipped and why."""
+        done, skipped, needs_link = [], {}, []
+        for booking in queryset.select_related("practitioner").order_by("start", "pk"):
+            if to_status == BookingStatus.CONFIRMED and booking.can_become(to_status) and needs_video_link(booking):
+                needs_link.append(booking)
+                continue
+            try:
+                self.apply_change(request, booking, to_status, note=note)
+            except NotAllowed as exc:
+                skipped.setdefault(str(exc), []).append(booking.reference)
+            else:
+                done.append(booking.reference)
+        if done:
+            messages.success(request, done_message(to_status, done))
+        for reason, refs in skipped.items():
+            messages.warning(
+                request,
+                ngettext("Skipped %(refs)s: %(reason)s", "Skipped %(refs)s: %(reason)s", len(refs))
+                % {"refs": ", ".join(refs), "reason": reason},
+            )
+        if needs_link:
+            links = format_html_join(
+                ", ",
+                '<a href="{}">{}</a>',
+                ((reverse("admin:booking_booking_confirm", args=[b.pk]), b) for b in needs_link),
+            )
+            messages.warning(
+                request,
+                format_html(
+                    "{} {}",
+                    gettext("Not confirmed: these telehealth bookings need a video link first. Add it here:"),
+                    links,
+                ),
+            )
+        if not (done or skipped or needs_link):
+            messages.info(request, gettext("No bookings were selected."))
+
+    @admin.action(description=_("Confirm selected bookings"), permissions=["change"])
+    def confirm_selected(self, request, queryset):
+        self.bulk_transition(request, queryset, BookingStatus.CONFIRMED)
+
+    @admin.action(description=_("Decline selected requests (asks for a reason)"), permissions=["change"])
+    def decline_selected(self, request, queryset):
+        """Ask once for the reason (an intermediate page), then decline each request."""
+        form = DeclineForm(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            self.bulk_transition(request, queryset, BookingStatus.DECLINED, note=form.cleaned_data["reason"])
+            return None
+        bookings = list(queryset.select_related("service", "practitioner").order_by("start"))
+        for booking in bookings:
+            booking.when = local_label(booking.start)
+        return self.action_page(
+            request,
+            "decline.html",
+            None,
+            gettext("Decline requests"),
+            form=form,
+            bookings=bookings,
+            bulk=True,
+            action_checkbox_name="_selected_action",
+        )
+
+    @admin.action(description=_("Cancel selected bookings"), permissions=["change"])
+    def cancel_selected(self, request, queryset):
+        self.bulk_transition(request, queryset, BookingStatus.CANCELLED)
+
+    @admin.action(description=_("Mark selected bookings completed"), permissions=["change"])
+    def complete_selected(self, request, queryset):
+        self.bulk_transition(request, queryset, BookingStatus.COMPLETED)
+
+    @admin.action(description=_("Mark selected bookings as no-show"), permissions=["change"])
+    def no_show_selected(self, request, queryset):
+        self.bulk_transition(request, queryset, BookingStatus.NO_SHOW)

@@ -1,0 +1,207 @@
+"""What the booking app registers in admin: services, hours, time off, closures, practitioners (with
+their hours inline), bookings, the access log and the outbox; and the front desk's panel on the index."""
+
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from clinic.admin import PractitionerAdmin as ClinicPractitionerAdmin
+from clinic.models import Practitioner
+
+from .. import emails
+from ..models import Booking, BookingAccess, Closure, OutboxEmail, OutboxStatus, Service, TimeOff, WorkingHours
+from .bookings import BookingAdmin
+from .forms import WorkingHoursFormSet
+from .schedule import front_desk_index_context
+
+
+def sees_every_practitioner(request):
+    """Front desk and managers (who may change bookings) see everyone's hours; practitioners their own."""
+    return request.user.has_perm("booking.change_booking")
+
+
+class OwnPractitionerMixin:
+    """Limit a practitioner's login to the rows of their own Practitioner record."""
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if not sees_every_practitioner(request):
+            qs = qs.filter(practitioner__user=request.user)
+        return qs
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "practitioner" and not sees_every_practitioner(request):
+            kwargs["queryset"] = Practitioner.objects.filter(user=request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+# --- Services, hours, time off, closures ---------------------------------------------------------
+
+
+@admin.register(Service)
+class ServiceAdmin(admin.ModelAdmin):
+    list_display = ["name", "duration_minutes", "buffer_minutes", "price_text", "in_clinic", "telehealth", "is_active"]
+    list_filter = ["is_active", "in_clinic", "telehealth", "treatment"]
+    search_fields = ["name", "description"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["practitioners"]
+    list_select_related = ["treatment"]
+
+
+class WorkingHoursInline(admin.TabularInline):
+    model = WorkingHours
+    formset = WorkingHoursFormSet
+    extra = 0
+    fields = ["weekday", "start", "end", "location"]
+
+
+class TimeOffInline(admin.TabularInline):
+    model = TimeOff
+    extra = 0
+    fields = ["start", "end", "reason"]
+
+    def get_queryset(self, request):
+        # Recent and future time off only: the page stays short however long someone works here.
+        return super().get_queryset(request).filter(end__gte=timezone.now() - timedelta(days=30))
+
+
+admin.site.unregister(Practitioner)
+
+
+@admin.register(Practitioner)
+class PractitionerAdmin(ClinicPractitionerAdmin):
+    inlines = [WorkingHoursInline, TimeOffInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+@admin.register(WorkingHours)
+class WorkingHoursAdmin(OwnPractitionerMixin, admin.ModelAdmin):
+    list_display = ["practitioner", "weekday", "start", "end", "location"]
+    list_filter = ["practitioner", "weekday", "location"]
+    list_select_related = ["practitioner", "location"]
+    ordering = ["practitioner__name", "weekday", "start"]
+
+
+@admin.register(TimeOff)
+class TimeOffAdmin(OwnPractitionerMixin, admin.ModelAdmin):
+    list_display = ["practitioner", "start", "end", "reason"]
+    list_filter = ["practitioner"]
+    list_select_related = ["practitioner"]
+    date_hierarchy = "start"
+
+
+@admin.register(Closure)
+class ClosureAdmin(admin.ModelAdmin):
+    list_display = ["date", "reason"]
+    date_hierarchy = "date"
+
+
+# --- Bookings, who opened them, and their emails -------------------------------------------------
+
+admin.site.register(Booking, BookingAdmin)
+admin.site.add_index_context(front_desk_index_context)
+
+
+@admin.register(BookingAccess)
+class BookingAccessAdmin(admin.ModelAdmin):
+    """Who opened which booking: an audit trail, never edited."""
+
+    list_display = ["at", "booking", "user"]
+    list_select_related = ["booking", "user"]
+    list_filter = ["user"]
+    date_hierarchy = "at"
+    search_fields = ["booking__reference"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class FailedFilter(admin.SimpleListFilter):
+    title = _("needs attention")
+    parameter_name = "attention"
+
+    def lookups(self, request, model_admin):
+        return [("failed", _("Failed")), ("pending", _("Waiting to send"))]
+
+    def queryset(self, request, queryset):
+        if self.value() in (OutboxStatus.FAILED, OutboxStatus.PENDING):
+            return queryset.filter(status=self.value())
+        return queryset
+
+
+@admin.register(OutboxEmail)
+class OutboxEmailAdmin(admin.ModelAdmin):
+    """Every email the site sends: failed ones show their error and can be retried."""
+
+    list_display = ["created", "kind", "booking", "recipient", "status", "attempts", "short_error"]
+    list_filter = ["status", "kind"]
+    list_select_related = ["booking"]
+    search_fields = ["booking__reference", "recipient", "subject"]
+    date_hierarchy = "created"
+    actions = ["resend_failed_emails"]
+    fields = ["kind", "booking", "recipient", "subject", "status", "attempts", "last_error", "created", "sent_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_resend_permission(self, request):
+        # Retrying is part of working the bookings: whoever may change bookings may retry their emails.
+        return request.user.has_perm("booking.view_outboxemail") and request.user.has_perm("booking.change_booking")
+
+    @admin.display(description=_("last error"))
+    def short_error(self, obj):
+        return (obj.last_error[:80] + "…") if len(obj.last_error) > 80 else obj.last_error
+
+    @admin.action(description=_("Send selected failed or waiting emails again"), permissions=["resend"])
+    def resend_failed_emails(self, request, queryset):
+        retry = list(
+            queryset.filter(status__in=[OutboxStatus.FAILED, OutboxStatus.PENDING]).values_list("pk", flat=True)
+        )
+        skipped = queryset.count() - len(retry)
+        sent = emails.send_ids(retry)
+        failed = len(retry) - sent
+        if sent:
+            self.message_user(
+                request,
+                ngettext("%(count)d email sent.", "%(count)d emails sent.", sent) % {"count": sent},
+                messages.SUCCESS,
+            )
+        if failed:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d email failed again; see its error.",
+                    "%(count)d emails failed again; see their errors.",
+                    failed,
+                )
+                % {"count": failed},
+                messages.ERROR,
+            )
+        if skipped:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d email skipped: it was already sent.",
+                    "%(count)d emails skipped: they were already sent.",
+                    skipped,
+                )
+                % {"count": skipped},
+                messages.WARNING,
+            )
