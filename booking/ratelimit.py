@@ -11,17 +11,10 @@ import time
 from django.conf import settings
 from django.core.cache import cache
 
+from clinic.client_address import client_address
+
 logger = logging.getLogger(__name__)
 WINDOW_SECONDS = 60 * 60
-
-
-def client_address(request):
-    # Behind a load balancer the client is the last address it appended; otherwise REMOTE_ADDR.
-    if settings.SECURE_PROXY_SSL_HEADER:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip()[:64]
-    return request.META.get("REMOTE_ADDR", "")[:64]
 
 
 def _key(scope, request):

@@ -79,15 +79,3 @@ class RejectNullBytesMiddleware:
 
 def _querydict_has_null(data):
     return any("\x00" in key or any("\x00" in v for v in values) for key, values in data.lists())
-
-
-def client_ip(request):
-    """The client's address, as the booking rate limit sees it (the load balancer's entry when BEHIND_PROXY).
-
-    Used by django-axes (AXES_CLIENT_IP_CALLABLE) so login lockouts and rate limits agree on who the client is.
-    """
-    if settings.SECURE_PROXY_SSL_HEADER:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded:
-            return forwarded.split(",")[-1].strip()[:64]
-    return request.META.get("REMOTE_ADDR", "")[:64]

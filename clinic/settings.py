@@ -4,6 +4,7 @@ Unset variables give a safe local default: SQLite file, local-memory cache, cons
 With DEBUG off the site refuses to start without a real SECRET_KEY.
 """
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -64,6 +65,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: X-Forwarded-* headers count only when they come from one of TRUSTED_PROXIES.
+    "clinic.client_address.ForwardedHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Security headers before whitenoise, so static files get Permissions-Policy, CORP and CSP too.
     "clinic.middleware.SecurityHeadersMiddleware",
@@ -197,8 +200,21 @@ BOOKING_MAX_OPEN_PER_EMAIL = env_int("BOOKING_MAX_OPEN_PER_EMAIL", 3)
 BOOKING_MIN_SECONDS_TO_SUBMIT = env_int("BOOKING_MIN_SECONDS_TO_SUBMIT", 3)
 EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 5)
 
+# Our own reverse proxies / load balancers (addresses or networks, comma-separated). X-Forwarded-For and
+# X-Forwarded-Proto count only on connections from these (clinic/client_address.py); nobody else's do.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+for _entry in TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_entry, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {_entry!r} is not an IP address or network (e.g. 127.0.0.1 or 10.0.0.0/8)."
+        ) from None
+
 # Security: strict by default, relaxed only by DEBUG for local HTTP.
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", False) else None
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_PROXY", bool(TRUSTED_PROXIES)) else None
+)
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
@@ -270,8 +286,8 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "axes/lockout.html"
-# The same client address the booking rate limit uses (the load balancer's X-Forwarded-For when BEHIND_PROXY).
-AXES_CLIENT_IP_CALLABLE = "clinic.middleware.client_ip"
+# The same client address the booking rate limit uses (X-Forwarded-For only from TRUSTED_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "clinic.client_address.client_address"
 
 
 # --- Page cache (issue 7, see clinic/pagecache.py) -------------------------------------------------------

@@ -70,6 +70,7 @@ def environment():
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="127.0.0.1,localhost",
         BEHIND_PROXY="1",  # trust X-Forwarded-Proto / X-Forwarded-For from the (simulated) load balancer
+        TRUSTED_PROXIES="127.0.0.1,::1",  # ...which connects from loopback
         SECURE_SSL_REDIRECT="1",
         DATABASE_URL=f"{PG_URL}/{DB_NAME}",
         REDIS_URL=REDIS_URL,

@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 
-from clinic.middleware import client_ip
+from clinic.client_address import client_address
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery staple"
@@ -94,12 +94,12 @@ def test_lockout_applies_to_unknown_usernames_too(client, db):
     assert response.status_code == 429
 
 
-def test_client_address_uses_the_load_balancer_header_only_behind_a_proxy():
+def test_client_address_uses_the_load_balancer_header_only_from_a_trusted_proxy():
     request = RequestFactory().get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.8")
-    with override_settings(SECURE_PROXY_SSL_HEADER=None):
-        assert client_ip(request) == "10.0.0.2"  # a client cannot spoof its address without a proxy
-    with override_settings(SECURE_PROXY_SSL_HEADER=("HTTP_X_FORWARDED_PROTO", "https")):
-        assert client_ip(request) == "203.0.113.8"  # the entry our load balancer appended
+    with override_settings(TRUSTED_PROXIES=[]):
+        assert client_address(request) == "10.0.0.2"  # a client cannot spoof its address without a proxy
+    with override_settings(TRUSTED_PROXIES=["10.0.0.0/24"]):
+        assert client_address(request) == "203.0.113.8"  # the entry our load balancer appended
 
 
 # --- Oversized requests -------------------------------------------------------------------------------
