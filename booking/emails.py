@@ -67,6 +67,7 @@ def queue(kind, booking, *, note="", ics=""):
         "clinic": facts,
         "note": note,
         "manage_url": settings.SITE_URL + booking.get_absolute_url(),
+        "book_url": f"{settings.SITE_URL}/book/?service={booking.service.slug}",
         "admin_url": f"{settings.SITE_URL}/{settings.ADMIN_URL}booking/booking/{booking.pk}/change/",
     }
     body = render_to_string(f"booking/email/{kind}.txt", context)

@@ -49,6 +49,41 @@ def normalise_phone(raw):
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+class SlotField(forms.CharField):
+    """A start time chosen in the picker: its encoded value in, an aware UTC datetime out.
+
+    The one slot check shared by the request form and the move form (patient and staff alike).
+    """
+
+    default_error_messages = {"required": _("Please choose a time."), "invalid": _("Please choose a time.")}
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("label", _("Time"))
+        super().__init__(**kwargs)
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value in self.empty_values:
+            return None
+        start = decode_slot(value) if len(value) <= 20 else None
+        if start is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return start
+
+
+class ServiceSelect(forms.Select):
+    """Service options that say which visit types, practitioners and locations fit them (read by booking.js)."""
+
+    fits = {}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex, attrs)
+        fit = self.fits.get(str(getattr(value, "value", value)))
+        if fit:
+            option["attrs"].update(fit)
+        return option
+
+
 class ChoicesForm(forms.Form):
     """What and where: the part of the form that decides which times are shown."""
 
@@ -56,6 +91,7 @@ class ChoicesForm(forms.Form):
         label=_("Service"),
         queryset=Service.objects.none(),
         empty_label=_("Choose a service"),
+        widget=ServiceSelect,
         error_messages={"required": _("Please choose a service."), "invalid_choice": _("Please choose a service.")},
     )
     visit_type = forms.ChoiceField(
@@ -79,24 +115,22 @@ class ChoicesForm(forms.Form):
         empty_label=_("Any available practitioner"),
         error_messages={"invalid_choice": _("Please choose a practitioner from the list.")},
     )
-    date = forms.CharField(label=_("Date"), required=False, max_length=10)
-
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["service"].queryset = Service.objects.active().select_related("treatment")
         self.fields["location"].queryset = Location.objects.filter(is_active=True)
         self.fields["practitioner"].queryset = Practitioner.objects.active()
 
+    def describe_fits(self):
+        """Tell each service option which visit types, practitioners and locations fit it (for the script)."""
+        widget = self.fields["service"].widget
+        widget.fits = service_fits(self.fields["service"].queryset)
+
     def clean(self):
         data = super().clean()
         service, visit = data.get("service"), data.get("visit_type")
         if service and visit and not service.offers(visit):
-            where = _("by telehealth") if visit == VisitType.TELEHEALTH else _("in the clinic")
-            self.add_error(
-                "visit_type",
-                _("%(service)s isn't offered %(where)s. Please choose the other option or another service.")
-                % {"service": service.name, "where": where},
-            )
+            self.add_error("visit_type", self._visit_mismatch(service, visit))
         if visit == VisitType.IN_CLINIC and not data.get("location") and "location" not in self.errors:
             only = self.fields["location"].queryset[:2]
             if len(only) == 1:
@@ -107,23 +141,60 @@ class ChoicesForm(forms.Form):
             data["location"] = None
         practitioner = data.get("practitioner")
         if service and practitioner and not service.practitioners.filter(pk=practitioner.pk).exists():
-            self.add_error(
-                "practitioner",
-                _("%(name)s doesn't offer this service. Choose “Any available practitioner” or another service.")
-                % {"name": practitioner.name},
-            )
-        data["date"] = parse_date(data.get("date"))
+            offering = ", ".join(p.name for p in service.practitioners.filter(is_active=True))
+            message = _("%(name)s doesn't offer %(service)s. Choose “Any available practitioner”") % {
+                "name": practitioner.name,
+                "service": service.name,
+            }
+            if offering:
+                message += _(" or one of: %(names)s.") % {"names": offering}
+            else:
+                message += "."
+            self.add_error("practitioner", message)
         return data
+
+    def _visit_mismatch(self, service, visit):
+        """Say what does not fit and what to choose instead, so a refresh without JavaScript is no dead end."""
+        if visit == VisitType.TELEHEALTH:
+            others = self.fields["service"].queryset.filter(telehealth=True)
+            message = _("%(service)s isn't offered by video. Choose “In the clinic”") % {"service": service.name}
+        else:
+            others = self.fields["service"].queryset.filter(in_clinic=True)
+            message = _("%(service)s is offered by video only. Choose “Telehealth (video)”") % {
+                "service": service.name
+            }
+        names = ", ".join(s.name for s in others[:6])
+        if names:
+            return message + _(", or another service: %(names)s.") % {"names": names}
+        return message + "."
+
+
+def service_fits(services):
+    """Per service id: data attributes naming its visit types, practitioners and locations."""
+    from .models import WorkingHours
+
+    services = list(services.prefetch_related("practitioners"))
+    hours = WorkingHours.objects.filter(location__isnull=False).values_list("practitioner_id", "location_id")
+    places = {}
+    for pid, lid in hours:
+        places.setdefault(pid, set()).add(lid)
+    fits = {}
+    for service in services:
+        pids = [p.pk for p in service.practitioners.all() if p.is_active]
+        visits = [v for v in (VisitType.IN_CLINIC, VisitType.TELEHEALTH) if service.offers(v)]
+        locations = sorted({lid for pid in pids for lid in places.get(pid, ())})
+        fits[str(service.pk)] = {
+            "data-visits": " ".join(visits),
+            "data-practitioners": " ".join(map(str, pids)),
+            "data-locations": " ".join(map(str, locations)),
+        }
+    return fits
 
 
 class BookingForm(ChoicesForm):
     """The whole request: choices, a time, and the patient's details."""
 
-    slot = forms.CharField(
-        label=_("Time"),
-        max_length=20,
-        error_messages={"required": _("Please choose a time.")},
-    )
+    slot = SlotField()
     name = forms.CharField(
         label=_("Your full name"),
         max_length=120,
@@ -180,7 +251,6 @@ class BookingForm(ChoicesForm):
         "visit_type",
         "location",
         "practitioner",
-        "date",
         "slot",
         "name",
         "email",
@@ -214,12 +284,6 @@ class BookingForm(ChoicesForm):
         self.cleaned_data["phone_as_typed"] = raw
         return e164
 
-    def clean_slot(self):
-        start = decode_slot(self.cleaned_data["slot"])
-        if start is None:
-            raise forms.ValidationError(_("Please choose a time."))
-        return start
-
     def clean_request_key(self):
         key = self.cleaned_data.get("request_key", "")
         return key if key.isalnum() else ""
@@ -236,11 +300,7 @@ class BookingForm(ChoicesForm):
 
 
 class MoveForm(forms.Form):
-    date = forms.CharField(required=False, max_length=10)
-    slot = forms.CharField(max_length=20, error_messages={"required": _("Please choose a time.")})
+    """Move a booking to another time: the one form behind the patient's move page and the staff reschedule."""
 
-    def clean_slot(self):
-        start = decode_slot(self.cleaned_data["slot"])
-        if start is None:
-            raise forms.ValidationError(_("Please choose a time."))
-        return start
+    slot = SlotField()
+    note = forms.CharField(label=_("Note for the history (optional)"), max_length=300, required=False)

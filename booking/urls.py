@@ -10,4 +10,5 @@ urlpatterns = [
     path("book/manage/<str:token>/", views.manage_view, name="manage"),
     path("book/manage/<str:token>/cancel/", views.cancel_view, name="cancel"),
     path("book/manage/<str:token>/move/", views.move_view, name="move"),
+    path("book/manage/<str:token>/calendar.ics", views.calendar_view, name="calendar"),
 ]

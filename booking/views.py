@@ -1,5 +1,7 @@
 """Patient-facing booking pages: request, confirmation, and the patient's own booking page."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
@@ -12,13 +14,13 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_http_methods
 
 from clinic.facts import get_facts
-from clinic.models import Practitioner
+from clinic.models import OpeningHours, Practitioner
 
 from . import formcache, ratelimit, workflow
-from .availability import group_by_local_date, slots_for
-from .forms import BookingForm, ChoicesForm, MoveForm, encode_slot
-from .models import Booking, Service, VisitType
-from .picker import build_picker, pick_date
+from .calendar import booking_ics
+from .forms import BookingForm, ChoicesForm, MoveForm
+from .models import Booking, Closure, Service, VisitType
+from .picker import build_picker, move_picker
 from .tokens import read_token
 
 
@@ -64,6 +66,11 @@ def _choices(form_data):
     return choices
 
 
+def _render_form(request, form, picker, status=200):
+    form.describe_fits()
+    return render(request, "booking/request.html", {"form": form, "picker": picker}, status=status)
+
+
 @never_cache
 @sensitive_post_parameters("name", "email", "phone", "reason")
 @require_http_methods(["GET", "POST"])
@@ -76,17 +83,20 @@ def request_view(request):
         initial = _initial_from_query(request.GET)
         form = BookingForm(initial=initial)
         data = {**initial, "visit_type": initial.get("visit_type", VisitType.IN_CLINIC)}
-        picker = build_picker(_choices(data), selected_date=None)
-        response = render(request, "booking/request.html", {"form": form, "picker": picker})
+        picker = build_picker(_choices(data))
+        if not initial.get("service"):
+            picker.problems = []  # nothing chosen yet is not a mistake
+        response = _render_form(request, form, picker)
         if key:
             formcache.store(key, response, form)
         return response
 
-    if request.POST.get("action") == "refresh":
-        # "Show available times" without JavaScript: re-render with what was typed, but no errors yet.
-        form = BookingForm(initial={k: v for k, v in request.POST.items() if k not in ("website", "action")})
-        picker = build_picker(_choices(request.POST), selected_date=request.POST.get("date"))
-        return render(request, "booking/request.html", {"form": form, "picker": picker})
+    if request.POST.get("action") == "refresh" or "from" in request.POST:
+        # "Show available times" or "Later dates" without JavaScript: re-render with what was typed; what does
+        # not fit is said in words where the times would be (the button's target, #times).
+        form = BookingForm(initial={k: v for k, v in request.POST.items() if k not in ("website", "action", "from")})
+        picker = build_picker(_choices(request.POST), first=request.POST.get("from"), slot=request.POST.get("slot"))
+        return _render_form(request, form, picker)
 
     form = BookingForm(request.POST)
     key = request.POST.get("request_key", "")
@@ -105,8 +115,8 @@ def request_view(request):
         if booking:
             request.session["booking_thanks"] = booking.reference
             return redirect("booking:manage", token=booking.manage_token())
-    picker = build_picker(_choices(request.POST), selected_date=request.POST.get("date"), slot=form.data.get("slot"))
-    return render(request, "booking/request.html", {"form": form, "picker": picker}, status=200)
+    picker = build_picker(_choices(request.POST), slot=form.data.get("slot"))
+    return _render_form(request, form, picker)
 
 
 def _existing_request(key):
@@ -167,9 +177,7 @@ def times_view(request):
     key = formcache.fragment_key(request)
     html = formcache.get_fragment(key) if key else None
     if html is None:
-        picker = build_picker(
-            _choices(request.GET), selected_date=request.GET.get("date"), slot=request.GET.get("slot")
-        )
+        picker = build_picker(_choices(request.GET), first=request.GET.get("from"), slot=request.GET.get("slot"))
         html = render_to_string("booking/includes/picker.html", {"picker": picker}, request=request)
         if key:
             formcache.set_fragment(key, html)
@@ -213,8 +221,21 @@ def manage_view(request, token):
             "thanks": thanks,
             "past": booking.start <= timezone.now(),
             "can_change": booking.patient_can_change(),
+            "reply_by": reply_by(booking.created),
         },
     )
+
+
+def reply_by(requested_at):
+    """The next day the clinic is open after a request arrives: the latest day staff reply by."""
+    open_days = {h.weekday for h in OpeningHours.objects.all() if not h.is_closed} or {0, 1, 2, 3, 4}
+    day = timezone.localtime(requested_at).date()
+    closed = set(Closure.objects.filter(date__gt=day, date__lte=day + timedelta(days=30)).values_list("date", flat=True))
+    for _step in range(30):
+        day += timedelta(days=1)
+        if day.weekday() in open_days and day not in closed:
+            return day
+    return day
 
 
 @never_cache
@@ -240,9 +261,9 @@ def move_view(request, token):
     booking, refusal = _changeable_booking(request, token)
     if refusal:
         return refusal
-    form = MoveForm(request.POST or None)
-    selected = request.POST.get("date") or request.GET.get("date")
-    if request.method == "POST" and request.POST.get("action") != "refresh" and form.is_valid():
+    moving = request.method == "POST" and "from" not in request.POST
+    form = MoveForm(request.POST if moving else None)
+    if moving and form.is_valid():
         try:
             workflow.reschedule(booking, form.cleaned_data["slot"], by=workflow.PATIENT)
         except workflow.SlotTaken:
@@ -252,23 +273,20 @@ def move_view(request, token):
         else:
             messages.success(request, _("Your appointment has been moved."))
             return redirect("booking:manage", token=token)
-    free = slots_for(
-        booking.service, booking.visit_type, booking.location, booking.practitioner, exclude_booking=booking.pk
-    )
-    free.pop(booking.start, None)
-    tz = timezone.get_default_timezone()
-    by_date = group_by_local_date(free.keys(), tz)
-    day = pick_date(by_date, selected)
-    return render(
-        request,
-        "booking/move.html",
-        {
-            "booking": booking,
-            "token": token,
-            "form": form,
-            "dates": list(by_date.keys()),
-            "selected_date": day,
-            "times": [(encode_slot(t), t) for t in by_date.get(day, [])],
-            "chosen_slot": request.POST.get("slot", ""),
-        },
-    )
+    first = request.POST.get("from") or request.GET.get("from")
+    picker = move_picker(booking, first=first, slot=request.POST.get("slot", ""))
+    if request.GET.get("fragment"):
+        return render(request, "booking/includes/picker.html", {"picker": picker})
+    return render(request, "booking/move.html", {"booking": booking, "token": token, "form": form, "picker": picker})
+
+
+@never_cache
+@require_GET
+def calendar_view(request, token):
+    """The appointment as an .ics file, so the patient can add it to their calendar from their page."""
+    booking = _booking_from_token(token)
+    if booking is None or booking.anonymised_at or not booking.is_active:
+        return _invalid_link(request)
+    response = HttpResponse(booking_ics(booking), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="appointment-{booking.reference}.ics"'
+    return response
