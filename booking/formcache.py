@@ -69,7 +69,7 @@ def store(key, response, form):
         caching.set(key, body, SECONDS)
 
 
-TIMES_PARAMS = frozenset({"service", "visit_type", "location", "practitioner", "date", "slot"})
+TIMES_PARAMS = frozenset({"service", "visit_type", "location", "practitioner", "from", "slot"})
 
 
 def fragment_key(request):

@@ -115,6 +115,7 @@ class ChoicesForm(forms.Form):
         empty_label=_("Any available practitioner"),
         error_messages={"invalid_choice": _("Please choose a practitioner from the list.")},
     )
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["service"].queryset = Service.objects.active().select_related("treatment")
@@ -160,9 +161,7 @@ class ChoicesForm(forms.Form):
             message = _("%(service)s isn't offered by video. Choose “In the clinic”") % {"service": service.name}
         else:
             others = self.fields["service"].queryset.filter(in_clinic=True)
-            message = _("%(service)s is offered by video only. Choose “Telehealth (video)”") % {
-                "service": service.name
-            }
+            message = _("%(service)s is offered by video only. Choose “Telehealth (video)”") % {"service": service.name}
         names = ", ".join(s.name for s in others[:6])
         if names:
             return message + _(", or another service: %(names)s.") % {"names": names}

@@ -230,7 +230,9 @@ def reply_by(requested_at):
     """The next day the clinic is open after a request arrives: the latest day staff reply by."""
     open_days = {h.weekday for h in OpeningHours.objects.all() if not h.is_closed} or {0, 1, 2, 3, 4}
     day = timezone.localtime(requested_at).date()
-    closed = set(Closure.objects.filter(date__gt=day, date__lte=day + timedelta(days=30)).values_list("date", flat=True))
+    closed = set(
+        Closure.objects.filter(date__gt=day, date__lte=day + timedelta(days=30)).values_list("date", flat=True)
+    )
     for _step in range(30):
         day += timedelta(days=1)
         if day.weekday() in open_days and day not in closed:

@@ -267,6 +267,10 @@ LOGGING = {
 
 # The region assumed for phone numbers typed without a country code.
 PHONE_REGION = os.environ.get("PHONE_REGION", "CA")
+# Statutory holidays loaded as closures by load_content: country, then province or state ("" for none).
+CLINIC_HOLIDAYS = os.environ.get("CLINIC_HOLIDAYS", "CA-ON")
+# How the clinic's time zone is named on pages and in emails; empty = derived from TIME_ZONE.
+CLINIC_TIME_ZONE_LABEL = os.environ.get("CLINIC_TIME_ZONE_LABEL", "")
 BOOKING_RETENTION_MONTHS = env_int("BOOKING_RETENTION_MONTHS", 24)
 
 

@@ -42,19 +42,30 @@ def follow_book_link(page, article):
     expect(page.locator("#id_service option:checked")).not_to_have_text("Choose a service")
 
 
-def show_date(page, index, *, js=True):
-    """Choose another date in the picker: with JavaScript the times update in place, without it a button asks."""
-    select = page.locator("#id_date")
-    value = select.locator("option").nth(index).get_attribute("value")
+def later_dates(page, *, js=True):
+    """Page the picker to later dates: in place with JavaScript, by a reload that lands on #times without it.
+
+    Returns the first day now shown (its legend)."""
+    button = page.locator("#picker-later")
     if js:
-        with page.expect_response(lambda r: "/book/times/" in r.url and r.status == 200):
-            select.select_option(value)
+        with page.expect_response(lambda r: ("/times/" in r.url or "fragment=1" in r.url) and r.status == 200):
+            button.click()
         expect(page.locator("#picker-region")).not_to_have_attribute("aria-busy", "true")
     else:
-        select.select_option(value)
-        page.get_by_role("button", name="Show times for this date").click()
-    expect(page.locator("#id_date")).to_have_value(value)
-    return value
+        button.click()
+        expect(page).to_have_url(re.compile(r"#times$"))
+    return page.locator(".picker-day legend").first.inner_text()
+
+
+def choose_time_on_day(page, day_index=0, time_index=0):
+    """Press a time under a given day; returns (the day's legend, the time's text, the slot value)."""
+    day = page.locator(".picker-day").nth(day_index)
+    legend = day.locator("legend").inner_text()
+    label = day.locator(".slot-list label").nth(time_index)
+    radio = label.locator("input[name=slot]")
+    label.click()
+    expect(radio).to_be_checked()
+    return legend, label.inner_text().split("(")[0].strip(), radio.get_attribute("value")
 
 
 def choose_time(page, index=0):

@@ -1,4 +1,4 @@
-"""Load the clinic's content: facts, team, treatments, conditions, articles, services and hours.
+"""Load the clinic's content: facts, team, treatments, conditions, articles, services, hours and holidays.
 
 Idempotent: it only creates what is missing, so running it again changes nothing and never
 overwrites what staff edited in admin.
@@ -10,6 +10,7 @@ from django.db import transaction
 import articles.content
 import booking.content
 import clinic.content
+from booking.closures import load_holiday_closures
 
 
 class Command(BaseCommand):
@@ -23,3 +24,4 @@ class Command(BaseCommand):
             clinic.content.load(log)
             articles.content.load(log)
             booking.content.load(log)
+            load_holiday_closures(log=log)
