@@ -1,7 +1,9 @@
-"""Shared fixtures for the clinic's tests."""
+"""Shared fixtures for the clinic's tests (test data itself is built in tests/factories.py)."""
 
 import pytest
 from django.core.cache import cache
+
+from tests.factories import FrontDeskClinic
 
 
 @pytest.fixture(autouse=True)
@@ -10,3 +12,24 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def run_on_commit(monkeypatch):
+    """Test transactions never commit, so run after-commit work (sending email) at once."""
+    from django.db import transaction
+
+    monkeypatch.setattr(transaction, "on_commit", lambda func, using=None, robust=False: func())
+
+
+@pytest.fixture
+def desk_clinic(db):
+    """Two practitioners (Pat, Sam), one service and a front-desk user (``.desk``)."""
+    return FrontDeskClinic()
+
+
+@pytest.fixture
+def desk(client, desk_clinic):
+    """A client signed in as the front desk of ``desk_clinic``."""
+    client.force_login(desk_clinic.desk)
+    return client

@@ -1,12 +1,31 @@
-"""factory_boy factories for the clinic and articles tests."""
+"""All test data: factory_boy factories for every app, and the few builders tests share.
 
-from datetime import timedelta
+* ``make_clinic()`` -> (profile, location): the clinic's facts with weekday opening hours.
+* ``make_practitioner(name, location=…)`` works every day (9:00–17:00 at ``location``, 18:00–20:00 by video, or
+  ``hours=FRONT_DESK_HOURS``), so free slots exist whatever day the tests run.
+* ``make_service([practitioners])``, ``free_starts(service)``, ``patient()``, ``form_data(service, slot)`` for
+  booking requests; ``make_booking(practitioner, service, start)`` places a booking directly at a chosen time;
+  ``make_staff(username, *groups)`` a staff user in the real groups; ``FrontDeskClinic`` a small clinic with two
+  practitioners, one service and a front-desk user (the ``desk_clinic`` fixture in conftest.py).
+"""
+
+import time as time_module
+import uuid
+from datetime import datetime, time, timedelta
 
 import factory
+from django.contrib.auth.models import Group, User
+from django.core import signing
 from django.utils import timezone
+from django.utils.text import slugify
 
 from articles.models import Article, ArticleFAQ, ArticleReference, Condition, Treatment, TreatmentFAQ
+from booking.availability import slots_for
+from booking.models import Booking, BookingStatus, Service, VisitType, WorkingHours
+from booking.workflow import PatientDetails
 from clinic.models import ClinicProfile, Location, OpeningHours, Practitioner
+
+PATIENT_NAME = "Zebulon Quixote-Marsh"  # unusual on purpose: easy to search a whole page for it
 
 
 class ClinicProfileFactory(factory.django.DjangoModelFactory):
@@ -17,7 +36,7 @@ class ClinicProfileFactory(factory.django.DjangoModelFactory):
     tagline = "Care for cramps and spasms."
     phone = "(416) 555-0100"
     sms_number = "(416) 555-0101"
-    email = "hello@clinic.example"
+    email = "desk@clinic.example"
     banner_text = "Video visits available."
 
 
@@ -119,13 +138,172 @@ class ArticleReferenceFactory(factory.django.DjangoModelFactory):
     url = "https://www.nhs.uk/conditions/leg-cramps/"
 
 
-def make_clinic():
-    """The clinic's facts: profile, one location, weekday hours."""
-    from datetime import time
+class ServiceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Service
+        skip_postgeneration_save = True
 
-    profile = ClinicProfileFactory()
-    LocationFactory()
+    name = "Physio assessment"
+    slug = "physio-60"
+    duration_minutes = 60
+    buffer_minutes = 0
+    in_clinic = True
+    telehealth = True
+    price_text = "$100"
+
+    @factory.post_generation
+    def practitioners(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.practitioners.set(extracted)
+
+
+class BookingFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Booking
+
+    patient_name = PATIENT_NAME
+    email = factory.Sequence(lambda n: f"patient{n}@example.com")
+    phone = "+14165550134"
+    phone_as_typed = "(416) 555-0134"
+    contact_preference = "email"
+    patient_type = "new"
+    reason = "Night cramps in the calf"
+    consent_at = factory.LazyFunction(timezone.now)
+    privacy_version = "2026-11"
+    status = BookingStatus.REQUESTED
+    visit_type = VisitType.IN_CLINIC
+    end = factory.LazyAttribute(lambda b: b.start + b.service.duration)
+    blocked_until = factory.LazyAttribute(lambda b: b.end + b.service.buffer)
+
+
+def make_clinic(*, confirm_instantly=False, **profile_fields):
+    """The clinic's facts: profile, one location, weekday hours. Returns (profile, location)."""
+    profile = ClinicProfileFactory(confirm_instantly=confirm_instantly, **profile_fields)
+    location = LocationFactory()
     for day in range(5):
         OpeningHours.objects.get_or_create(weekday=day, defaults={"opens": time(8), "closes": time(18)})
     OpeningHours.objects.get_or_create(weekday=6, defaults={"opens": None, "closes": None})
-    return profile
+    return profile, location
+
+
+BOOKING_HOURS = {"clinic": (9, 17), "video": (18, 20)}
+FRONT_DESK_HOURS = {"clinic": (8, 16), "video": (16, 20)}
+
+
+def make_practitioner(name="Pat Lee", *, slug=None, location=None, telehealth=True, video="", user=None, hours=None):
+    """A practitioner working every day: at ``location`` (if given) and by video (if ``telehealth``)."""
+    hours = hours or BOOKING_HOURS
+    practitioner = PractitionerFactory(
+        name=name,
+        slug=slug or slugify(name.split()[0]),
+        title="Physiotherapist",
+        credentials="PT",
+        video_room_url=video,
+        user=user,
+    )
+    for weekday in range(7):
+        if location is not None:
+            start, end = hours["clinic"]
+            WorkingHours.objects.create(
+                practitioner=practitioner, weekday=weekday, start=time(start), end=time(end), location=location
+            )
+        if telehealth:
+            start, end = hours["video"]
+            WorkingHours.objects.create(practitioner=practitioner, weekday=weekday, start=time(start), end=time(end))
+    return practitioner
+
+
+def make_service(practitioners, slug="physio-60", *, minutes=60, buffer=0, **fields):
+    return ServiceFactory(
+        slug=slug, duration_minutes=minutes, buffer_minutes=buffer, practitioners=practitioners, **fields
+    )
+
+
+def free_starts(service, visit_type=VisitType.IN_CLINIC, location=None, practitioner=None):
+    return list(slots_for(service, visit_type, location, practitioner).keys())
+
+
+def patient(**overrides):
+    data = {
+        "name": "Alex Morgan",
+        "email": "alex@example.com",
+        "phone": "+14165550123",
+        "phone_as_typed": "416 555 0123",
+        "contact_preference": "email",
+        "patient_type": "new",
+        "reason": "Calf cramps at night",
+        "privacy_version": "2026-11",
+    }
+    data.update(overrides)
+    return PatientDetails(**data)
+
+
+def form_data(service, slot, location=None, **overrides):
+    """What the booking form posts for a valid in-clinic request at ``slot``."""
+    from booking.forms import STARTED_SALT, encode_slot
+
+    data = {
+        "service": str(service.pk),
+        "visit_type": VisitType.IN_CLINIC,
+        "location": str(location.pk) if location else "",
+        "practitioner": "",
+        "slot": encode_slot(slot),
+        "name": "Alex Morgan",
+        "email": "alex@example.com",
+        "phone": "(416) 555-0123",
+        "contact_preference": "email",
+        "patient_type": "new",
+        "reason": "Calf cramps at night",
+        "consent": "on",
+        "website": "",
+        "action": "submit",
+        "started": signing.dumps(time_module.time() - 30, salt=STARTED_SALT),
+        "request_key": uuid.uuid4().hex,
+    }
+    data.update(overrides)
+    return data
+
+
+def local(day_offset, hour, minute=0):
+    """An aware datetime ``day_offset`` days from today at hour:minute on the clinic's clock."""
+    tz = timezone.get_default_timezone()
+    day = timezone.localdate(timezone=tz) + timedelta(days=day_offset)
+    return datetime.combine(day, time(hour, minute), tzinfo=tz)
+
+
+def make_booking(practitioner, service, start, *, visit_type=VisitType.IN_CLINIC, location=None, **fields):
+    """A booking placed directly (no availability check) at ``start``."""
+    return BookingFactory(
+        service=service,
+        practitioner=practitioner,
+        start=start,
+        visit_type=visit_type,
+        location=location if visit_type == VisitType.IN_CLINIC else None,
+        **fields,
+    )
+
+
+def make_staff(username, *groups, superuser=False):
+    user = User.objects.create_user(
+        username, f"{username}@clinic.example", "a-long-test-password", is_staff=True, is_superuser=superuser
+    )
+    for name in groups:
+        user.groups.add(Group.objects.get(name=name))
+    return user
+
+
+class FrontDeskClinic:
+    """A clinic with two practitioners, one service and a front-desk user."""
+
+    def __init__(self):
+        self.profile, self.location = make_clinic()
+        self.pat = make_practitioner("Pat Lee", location=self.location, hours=FRONT_DESK_HOURS)
+        self.sam = make_practitioner(
+            "Sam Roy", location=self.location, video="https://video.example/sam", hours=FRONT_DESK_HOURS
+        )
+        self.service = make_service([self.pat, self.sam])
+        self.desk = make_staff("desk", "Front desk")
+
+    def booking(self, start, practitioner=None, **kwargs):
+        kwargs.setdefault("location", self.location)
+        return make_booking(practitioner or self.pat, self.service, start, **kwargs)

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from booking.exports import neutralise
 from booking.models import BookingStatus, VisitType
-from tests.frontdesk_factories import PATIENT_NAME, Setup, local, make_staff
+from tests.factories import PATIENT_NAME, local, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -18,27 +18,16 @@ CHANGELIST = reverse("admin:booking_booking_changelist")
 EXPORT = reverse("admin:booking_booking_export")
 
 
-@pytest.fixture
-def clinic():
-    return Setup()
-
-
-@pytest.fixture
-def desk(client, clinic):
-    client.force_login(clinic.desk)
-    return client
-
-
 def refs(response):
     return [b.reference for b in response.context["cl"].result_list]
 
 
-def test_list_shows_columns_badge_and_local_time(desk, clinic):
-    booking = clinic.booking(local(2, 9, 30), status=BookingStatus.CONFIRMED)
+def test_list_shows_columns_badge_and_local_time(desk, desk_clinic):
+    booking = desk_clinic.booking(local(2, 9, 30), status=BookingStatus.CONFIRMED)
     page = desk.get(CHANGELIST).content.decode()
     assert booking.reference in page
     assert PATIENT_NAME in page
-    assert clinic.service.name in page and "Pat Lee" in page
+    assert desk_clinic.service.name in page and "Pat Lee" in page
     # The badge has text, not colour alone, and a class for the admin CSS (no inline style).
     assert '<span class="booking-status booking-status--confirmed">Confirmed</span>' in page
     assert "admin-extra/booking.css" in page
@@ -46,11 +35,11 @@ def test_list_shows_columns_badge_and_local_time(desk, clinic):
     assert local(2, 9, 30).strftime("%H:%M") in page and "09:30" in page
 
 
-def test_upcoming_first_then_past_most_recent_first(desk, clinic):
-    past_old = clinic.booking(local(-5, 9), status=BookingStatus.COMPLETED)
-    past_recent = clinic.booking(local(-1, 9), status=BookingStatus.COMPLETED)
-    soon = clinic.booking(local(1, 9))
-    later = clinic.booking(local(6, 9))
+def test_upcoming_first_then_past_most_recent_first(desk, desk_clinic):
+    past_old = desk_clinic.booking(local(-5, 9), status=BookingStatus.COMPLETED)
+    past_recent = desk_clinic.booking(local(-1, 9), status=BookingStatus.COMPLETED)
+    soon = desk_clinic.booking(local(1, 9))
+    later = desk_clinic.booking(local(6, 9))
     assert refs(desk.get(CHANGELIST)) == [soon.reference, later.reference, past_recent.reference, past_old.reference]
     # A column header click still sorts.
     assert refs(desk.get(CHANGELIST, {"o": "2"}))[0] == past_old.reference
@@ -65,12 +54,12 @@ def test_upcoming_first_then_past_most_recent_first(desk, clinic):
         ("past", ["yesterday"]),
     ],
 )
-def test_when_filter(desk, clinic, when, expected):
+def test_when_filter(desk, desk_clinic, when, expected):
     made = {
-        "yesterday": clinic.booking(local(-1, 9), status=BookingStatus.COMPLETED),
-        "today": clinic.booking(local(0, 23, 0)),
-        "tomorrow": clinic.booking(local(1, 9)),
-        "next_month": clinic.booking(local(35, 9)),
+        "yesterday": desk_clinic.booking(local(-1, 9), status=BookingStatus.COMPLETED),
+        "today": desk_clinic.booking(local(0, 23, 0)),
+        "tomorrow": desk_clinic.booking(local(1, 9)),
+        "next_month": desk_clinic.booking(local(35, 9)),
     }
     # "today" at 23:00 is upcoming unless the test runs in the last hour of the day.
     got = set(refs(desk.get(CHANGELIST, {"when": when})))
@@ -81,49 +70,49 @@ def test_when_filter(desk, clinic, when, expected):
         assert got == wanted
 
 
-def test_this_week_filter(desk, clinic):
+def test_this_week_filter(desk, desk_clinic):
     from django.utils import timezone
 
     today = timezone.localdate()
     monday_offset = -today.weekday()
-    inside = clinic.booking(local(monday_offset, 9), status=BookingStatus.COMPLETED)
-    sunday = clinic.booking(local(monday_offset + 6, 19))
-    outside = clinic.booking(local(monday_offset + 7, 9))
+    inside = desk_clinic.booking(local(monday_offset, 9), status=BookingStatus.COMPLETED)
+    sunday = desk_clinic.booking(local(monday_offset + 6, 19))
+    outside = desk_clinic.booking(local(monday_offset + 7, 9))
     got = refs(desk.get(CHANGELIST, {"when": "week"}))
     assert inside.reference in got and sunday.reference in got and outside.reference not in got
 
 
-def test_filters_by_status_visit_type_practitioner(desk, clinic):
-    a = clinic.booking(local(2, 9))
-    b = clinic.booking(local(2, 17), practitioner=clinic.sam, visit_type=VisitType.TELEHEALTH)
+def test_filters_by_status_visit_type_practitioner(desk, desk_clinic):
+    a = desk_clinic.booking(local(2, 9))
+    b = desk_clinic.booking(local(2, 17), practitioner=desk_clinic.sam, visit_type=VisitType.TELEHEALTH)
     assert refs(desk.get(CHANGELIST, {"visit_type__exact": "telehealth"})) == [b.reference]
-    assert refs(desk.get(CHANGELIST, {"practitioner__id__exact": clinic.pat.pk})) == [a.reference]
-    assert refs(desk.get(CHANGELIST, {"status__exact": "requested", "location__id__exact": clinic.location.pk})) == [
-        a.reference
-    ]
+    assert refs(desk.get(CHANGELIST, {"practitioner__id__exact": desk_clinic.pat.pk})) == [a.reference]
+    assert refs(
+        desk.get(CHANGELIST, {"status__exact": "requested", "location__id__exact": desk_clinic.location.pk})
+    ) == [a.reference]
 
 
 @pytest.mark.parametrize(
     "term",
     ["(416) 555-0134", "416-555-0134", "4165550134", "+1 416 555 0134", "1-416-555-0134", "555 0134", "+14165550134"],
 )
-def test_search_phone_in_any_format(desk, clinic, term):
-    match = clinic.booking(local(2, 9), phone="+14165550134", phone_as_typed="416.555.0134")
-    clinic.booking(local(2, 11), phone="+16475550199", phone_as_typed="647 555 0199")
+def test_search_phone_in_any_format(desk, desk_clinic, term):
+    match = desk_clinic.booking(local(2, 9), phone="+14165550134", phone_as_typed="416.555.0134")
+    desk_clinic.booking(local(2, 11), phone="+16475550199", phone_as_typed="647 555 0199")
     assert refs(desk.get(CHANGELIST, {"q": term})) == [match.reference]
 
 
-def test_search_reference_name_email(desk, clinic):
-    match = clinic.booking(local(2, 9), email="unique.person@example.org")
-    clinic.booking(local(2, 11), patient_name="Someone Else")
+def test_search_reference_name_email(desk, desk_clinic):
+    match = desk_clinic.booking(local(2, 9), email="unique.person@example.org")
+    desk_clinic.booking(local(2, 11), patient_name="Someone Else")
     assert refs(desk.get(CHANGELIST, {"q": match.reference})) == [match.reference]
     assert refs(desk.get(CHANGELIST, {"q": match.reference.replace("-", "").lower()})) == [match.reference]
     assert refs(desk.get(CHANGELIST, {"q": "unique.person"})) == [match.reference]
     assert match.reference in refs(desk.get(CHANGELIST, {"q": "Quixote"}))
 
 
-def test_date_drill_down(desk, clinic):
-    booking = clinic.booking(local(2, 9))
+def test_date_drill_down(desk, desk_clinic):
+    booking = desk_clinic.booking(local(2, 9))
     start = local(2, 9)
     got = refs(desk.get(CHANGELIST, {"start__year": start.year, "start__month": start.month, "start__day": start.day}))
     assert got == [booking.reference]
@@ -136,20 +125,20 @@ def _changelist_queries(client):
     return len(ctx.captured_queries)
 
 
-def test_changelist_query_count_is_constant(desk, clinic):
-    clinic.booking(local(1, 9))
+def test_changelist_query_count_is_constant(desk, desk_clinic):
+    desk_clinic.booking(local(1, 9))
     desk.get(CHANGELIST)  # warm up: the first request also loads the session and permissions
     one = _changelist_queries(desk)
     for i in range(29):
-        practitioner = clinic.sam if i % 2 else clinic.pat
-        clinic.booking(local(2 + i // 2, 9), practitioner=practitioner)
+        practitioner = desk_clinic.sam if i % 2 else desk_clinic.pat
+        desk_clinic.booking(local(2 + i // 2, 9), practitioner=practitioner)
     thirty = _changelist_queries(desk)
     assert one == thirty, (one, thirty)
     assert thirty <= 12
 
 
-def test_change_page_shows_details_notes_and_link(desk, clinic):
-    booking = clinic.booking(local(2, 17), visit_type=VisitType.TELEHEALTH, staff_notes="Prefers mornings")
+def test_change_page_shows_details_notes_and_link(desk, desk_clinic):
+    booking = desk_clinic.booking(local(2, 17), visit_type=VisitType.TELEHEALTH, staff_notes="Prefers mornings")
     page = desk.get(reverse("admin:booking_booking_change", args=[booking.pk])).content.decode()
     assert PATIENT_NAME in page and booking.email in page and "(416) 555-0134" in page
     assert 'name="staff_notes"' in page and "Prefers mornings" in page
@@ -159,8 +148,8 @@ def test_change_page_shows_details_notes_and_link(desk, clinic):
     assert "style=" not in page.split('id="content-main"')[1].split('id="booking_form"')[0]
 
 
-def test_no_add_or_delete(desk, clinic):
-    booking = clinic.booking(local(2, 9))
+def test_no_add_or_delete(desk, desk_clinic):
+    booking = desk_clinic.booking(local(2, 9))
     assert desk.get(reverse("admin:booking_booking_add")).status_code == 403
     assert desk.get(reverse("admin:booking_booking_delete", args=[booking.pk])).status_code == 403
 
@@ -192,10 +181,10 @@ def test_neutralise(value, expected):
     assert neutralise(value) == expected
 
 
-def test_export_filtered_list(desk, clinic):
-    wanted = clinic.booking(local(2, 9), patient_name="=cmd|' /C calc'!A0", email="zoe@example.com")
-    clinic.booking(local(2, 11), practitioner=clinic.sam, patient_name="Zoë Ångström")
-    response = desk.get(EXPORT, {"practitioner__id__exact": clinic.pat.pk})
+def test_export_filtered_list(desk, desk_clinic):
+    wanted = desk_clinic.booking(local(2, 9), patient_name="=cmd|' /C calc'!A0", email="zoe@example.com")
+    desk_clinic.booking(local(2, 11), practitioner=desk_clinic.sam, patient_name="Zoë Ångström")
+    response = desk.get(EXPORT, {"practitioner__id__exact": desk_clinic.pat.pk})
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert "attachment" in response["Content-Disposition"]
@@ -212,22 +201,22 @@ def test_export_filtered_list(desk, clinic):
     assert unicode_rows[1][header.index("Patient")] == "Zoë Ångström"
 
 
-def test_list_links_to_the_export_of_its_filters(desk, clinic):
-    clinic.booking(local(2, 9))
-    page = desk.get(CHANGELIST, {"practitioner__id__exact": clinic.pat.pk}).content.decode()
-    assert f'href="{EXPORT}?practitioner__id__exact={clinic.pat.pk}"' in page
+def test_list_links_to_the_export_of_its_filters(desk, desk_clinic):
+    desk_clinic.booking(local(2, 9))
+    page = desk.get(CHANGELIST, {"practitioner__id__exact": desk_clinic.pat.pk}).content.decode()
+    assert f'href="{EXPORT}?practitioner__id__exact={desk_clinic.pat.pk}"' in page
 
 
-def test_export_action_on_selected(desk, clinic):
-    a = clinic.booking(local(2, 9))
-    clinic.booking(local(2, 11))
+def test_export_action_on_selected(desk, desk_clinic):
+    a = desk_clinic.booking(local(2, 9))
+    desk_clinic.booking(local(2, 11))
     response = desk.post(CHANGELIST, {"action": "export_csv", "_selected_action": [a.pk], "index": 0})
     rows = read_csv(response)
     assert [r[0] for r in rows[1:]] == [a.reference]
 
 
-def test_export_needs_the_permission(client, clinic):
-    clinic.booking(local(2, 9))
+def test_export_needs_the_permission(client, desk_clinic):
+    desk_clinic.booking(local(2, 9))
     viewer = make_staff("viewer", "Practitioner")
     client.force_login(viewer)
     assert client.get(EXPORT).status_code == 403

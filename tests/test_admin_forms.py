@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from booking.models import Closure, Service, TimeOff, WorkingHours
-from tests.frontdesk_factories import make_clinic, make_practitioner, make_staff
+from tests.factories import FRONT_DESK_HOURS, make_clinic, make_practitioner, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -56,13 +56,13 @@ def inline_data(practitioner, rows, existing=()):
 
 
 def test_practitioner_page_has_hours_and_time_off_inline(admin_client_):
-    practitioner = make_practitioner("Pat Lee")
+    practitioner = make_practitioner("Pat Lee", hours=FRONT_DESK_HOURS)
     page = admin_client_.get(reverse("admin:clinic_practitioner_change", args=[practitioner.pk])).content.decode()
     assert "working_hours-TOTAL_FORMS" in page and "time_off-TOTAL_FORMS" in page
 
 
 def test_inline_hours_end_after_start(admin_client_):
-    practitioner = make_practitioner("Pat Lee")
+    practitioner = make_practitioner("Pat Lee", hours=FRONT_DESK_HOURS)
     WorkingHours.objects.filter(practitioner=practitioner).delete()
     url = reverse("admin:clinic_practitioner_change", args=[practitioner.pk])
     page = errors(admin_client_.post(url, inline_data(practitioner, [(0, "12:00", "09:00")])))
@@ -71,7 +71,7 @@ def test_inline_hours_end_after_start(admin_client_):
 
 
 def test_inline_hours_overlap_within_the_form(admin_client_):
-    practitioner = make_practitioner("Pat Lee")
+    practitioner = make_practitioner("Pat Lee", hours=FRONT_DESK_HOURS)
     WorkingHours.objects.filter(practitioner=practitioner).delete()
     url = reverse("admin:clinic_practitioner_change", args=[practitioner.pk])
     page = errors(admin_client_.post(url, inline_data(practitioner, [(0, "09:00", "12:00"), (0, "11:00", "14:00")])))
@@ -82,7 +82,7 @@ def test_inline_hours_overlap_within_the_form(admin_client_):
 
 
 def test_inline_hours_overlap_with_saved_hours(admin_client_):
-    practitioner = make_practitioner("Pat Lee")  # works 16:00–20:00 by video every day
+    practitioner = make_practitioner("Pat Lee", hours=FRONT_DESK_HOURS)  # works 16:00–20:00 by video every day
     url = reverse("admin:clinic_practitioner_change", args=[practitioner.pk])
     existing = list(WorkingHours.objects.filter(practitioner=practitioner))
     page = errors(admin_client_.post(url, inline_data(practitioner, [(2, "15:00", "17:00")], existing)))
@@ -90,7 +90,7 @@ def test_inline_hours_overlap_with_saved_hours(admin_client_):
 
 
 def test_working_hours_admin_refuses_overlap(admin_client_):
-    practitioner = make_practitioner("Pat Lee")
+    practitioner = make_practitioner("Pat Lee", hours=FRONT_DESK_HOURS)
     page = errors(
         admin_client_.post(
             reverse("admin:booking_workinghours_add"),
@@ -101,7 +101,7 @@ def test_working_hours_admin_refuses_overlap(admin_client_):
 
 
 def test_time_off_end_after_start(admin_client_):
-    practitioner = make_practitioner("Pat Lee")
+    practitioner = make_practitioner("Pat Lee", hours=FRONT_DESK_HOURS)
     page = errors(
         admin_client_.post(
             reverse("admin:booking_timeoff_add"),

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from booking import workflow
 from booking.models import Booking, BookingStatus, Closure, TimeOff, VisitType
-from tests.booking_factories import free_starts, make_clinic, make_practitioner, make_service, patient
+from tests.factories import free_starts, make_clinic, make_practitioner, make_service, patient
 
 pytestmark = pytest.mark.django_db
 

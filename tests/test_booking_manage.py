@@ -9,16 +9,9 @@ from django.utils import timezone
 from booking import workflow
 from booking.forms import encode_slot
 from booking.models import Booking, BookingEvent, BookingStatus, VisitType
-from tests.booking_factories import free_starts, make_clinic, make_practitioner, make_service, patient
+from tests.factories import free_starts, make_clinic, make_practitioner, make_service, patient
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _run_on_commit(monkeypatch):
-    from django.db import transaction
-
-    monkeypatch.setattr(transaction, "on_commit", lambda func, using=None, robust=False: func())
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("run_on_commit")]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from booking.models import Booking, BookingStatus
-from tests.booking_factories import form_data, free_starts, make_clinic, make_practitioner, make_service
+from tests.factories import form_data, free_starts, make_clinic, make_practitioner, make_service
 
 pytestmark = [
     pytest.mark.postgres,

@@ -11,9 +11,9 @@ from django.urls import reverse
 from booking.forms import encode_slot
 from booking.models import Booking, BookingEvent, BookingStatus, OutboxEmail, VisitType
 from booking.tokens import read_token
-from tests.booking_factories import form_data, free_starts, make_clinic, make_practitioner, make_service
+from tests.factories import form_data, free_starts, make_clinic, make_practitioner, make_service
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("run_on_commit")]
 
 
 @pytest.fixture
@@ -22,14 +22,6 @@ def clinic():
     pat = make_practitioner(location=location)
     service = make_service([pat])
     return {"profile": profile, "location": location, "pat": pat, "service": service}
-
-
-@pytest.fixture(autouse=True)
-def _run_on_commit(monkeypatch):
-    # Test transactions never commit, so run after-commit work (sending email) at once.
-    from django.db import transaction
-
-    monkeypatch.setattr(transaction, "on_commit", lambda func, using=None, robust=False: func())
 
 
 def post(client, data, ip="203.0.113.5"):
@@ -211,7 +203,7 @@ def test_cap_on_open_requests_per_email(client, clinic):
 
 
 def test_any_practitioner_books_whoever_is_free(client, clinic):
-    sam = make_practitioner("sam", "Sam Roy", location=clinic["location"])
+    sam = make_practitioner("Sam Roy", slug="sam", location=clinic["location"])
     clinic["service"].practitioners.add(sam)
     start = free_starts(clinic["service"], location=clinic["location"])[0]
     post(client, form_data(clinic["service"], start, clinic["location"]), ip="198.51.100.1")

@@ -16,14 +16,17 @@ from booking import workflow
 from booking.models import VisitType
 from clinic import pagecache
 from clinic.models import ClinicProfile
-from tests.booking_factories import free_starts, make_practitioner, make_service, patient
 from tests.factories import (
     ArticleFactory,
     ArticleFAQFactory,
     ConditionFactory,
     TreatmentFactory,
     TreatmentFAQFactory,
+    free_starts,
     make_clinic,
+    make_practitioner,
+    make_service,
+    patient,
 )
 
 pytestmark = pytest.mark.django_db
@@ -48,11 +51,8 @@ PUBLIC_PAGES = [
 
 @pytest.fixture
 def site():
-    profile = make_clinic()
-    from clinic.models import Location
-
-    location = Location.objects.get()
-    pat = make_practitioner("pat", "Pat Lee", location=location)
+    profile, location = make_clinic()
+    pat = make_practitioner("Pat Lee", slug="pat", location=location)
     treatment = TreatmentFactory(name="Acupuncture", slug="acupuncture")
     treatment.practitioners.add(pat)
     TreatmentFAQFactory(treatment=treatment)

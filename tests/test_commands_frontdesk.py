@@ -12,14 +12,9 @@ from django.utils import timezone
 from booking.management.commands.purge_bookings import months_before
 from booking.management.commands.send_reminders import queue_reminders
 from booking.models import Booking, BookingEvent, BookingStatus, OutboxEmail, VisitType
-from tests.frontdesk_factories import PATIENT_NAME, Setup, local
+from tests.factories import PATIENT_NAME, local
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def clinic():
-    return Setup()
 
 
 def run(*args):
@@ -31,15 +26,15 @@ def run(*args):
 # --- send_reminders ----------------------------------------------------------------------------
 
 
-def test_reminder_queued_and_sent_once_over_repeated_runs(clinic, django_capture_on_commit_callbacks):
-    tomorrow = clinic.booking(local(1, 9), status=BookingStatus.CONFIRMED)
-    tele = clinic.booking(
-        local(1, 17), practitioner=clinic.sam, status=BookingStatus.CONFIRMED, visit_type=VisitType.TELEHEALTH
+def test_reminder_queued_and_sent_once_over_repeated_runs(desk_clinic, django_capture_on_commit_callbacks):
+    tomorrow = desk_clinic.booking(local(1, 9), status=BookingStatus.CONFIRMED)
+    tele = desk_clinic.booking(
+        local(1, 17), practitioner=desk_clinic.sam, status=BookingStatus.CONFIRMED, visit_type=VisitType.TELEHEALTH
     )
-    clinic.booking(local(1, 11), status=BookingStatus.REQUESTED)  # not confirmed: no reminder
-    clinic.booking(local(1, 13), status=BookingStatus.CANCELLED)
-    clinic.booking(local(2, 9), status=BookingStatus.CONFIRMED)  # the day after tomorrow
-    clinic.booking(local(0, 23, 30), status=BookingStatus.CONFIRMED)  # today
+    desk_clinic.booking(local(1, 11), status=BookingStatus.REQUESTED)  # not confirmed: no reminder
+    desk_clinic.booking(local(1, 13), status=BookingStatus.CANCELLED)
+    desk_clinic.booking(local(2, 9), status=BookingStatus.CONFIRMED)  # the day after tomorrow
+    desk_clinic.booking(local(0, 23, 30), status=BookingStatus.CONFIRMED)  # today
     with django_capture_on_commit_callbacks(execute=True):
         out = run("send_reminders")
     assert "2 queued" in out
@@ -58,8 +53,8 @@ def test_reminder_queued_and_sent_once_over_repeated_runs(clinic, django_capture
     assert tomorrow.reminder_queued_at is not None
 
 
-def test_the_outbox_refuses_a_second_reminder(clinic, django_capture_on_commit_callbacks):
-    booking = clinic.booking(local(1, 9), status=BookingStatus.CONFIRMED)
+def test_the_outbox_refuses_a_second_reminder(desk_clinic, django_capture_on_commit_callbacks):
+    booking = desk_clinic.booking(local(1, 9), status=BookingStatus.CONFIRMED)
     with django_capture_on_commit_callbacks(execute=True):
         queue_reminders()
     # Even if the booking's flag were lost, the database keeps one reminder per booking.
@@ -72,8 +67,8 @@ def test_the_outbox_refuses_a_second_reminder(clinic, django_capture_on_commit_c
     assert len(mail.outbox) == 1
 
 
-def test_failed_reminder_is_kept_for_retry_not_requeued(clinic, settings, django_capture_on_commit_callbacks):
-    clinic.booking(local(1, 9), status=BookingStatus.CONFIRMED)
+def test_failed_reminder_is_kept_for_retry_not_requeued(desk_clinic, settings, django_capture_on_commit_callbacks):
+    desk_clinic.booking(local(1, 9), status=BookingStatus.CONFIRMED)
     settings.EMAIL_BACKEND = "tests.mail_backends.FailingBackend"
     with django_capture_on_commit_callbacks(execute=True):
         run("send_reminders")
@@ -85,8 +80,8 @@ def test_failed_reminder_is_kept_for_retry_not_requeued(clinic, settings, django
     assert OutboxEmail.objects.filter(kind="reminder").count() == 1
 
 
-def test_stale_pending_reminder_is_sent_by_the_next_run(clinic, django_capture_on_commit_callbacks):
-    booking = clinic.booking(local(1, 9), status=BookingStatus.CONFIRMED)
+def test_stale_pending_reminder_is_sent_by_the_next_run(desk_clinic, django_capture_on_commit_callbacks):
+    booking = desk_clinic.booking(local(1, 9), status=BookingStatus.CONFIRMED)
     queue_reminders()  # on_commit never ran: as if the process died before sending
     assert mail.outbox == []
     OutboxEmail.objects.filter(booking=booking).update(created=timezone.now() - timedelta(minutes=10))
@@ -108,8 +103,8 @@ def test_months_before_clamps_the_day():
     assert months_before(date(2026, 5, 31), 3) == date(2026, 2, 28)
 
 
-def _old(clinic, days_ago, **kwargs):
-    booking = clinic.booking(local(-days_ago, 9), status=BookingStatus.COMPLETED, **kwargs)
+def _old(desk_clinic, days_ago, **kwargs):
+    booking = desk_clinic.booking(local(-days_ago, 9), status=BookingStatus.COMPLETED, **kwargs)
     OutboxEmail.objects.create(
         kind="confirmation",
         booking=booking,
@@ -123,8 +118,8 @@ def _old(clinic, days_ago, **kwargs):
     return booking
 
 
-def test_purge_dry_run_changes_nothing(clinic):
-    old = _old(clinic, 800)
+def test_purge_dry_run_changes_nothing(desk_clinic):
+    old = _old(desk_clinic, 800)
     out = run("purge_bookings", "--older-than", "24", "--dry-run")
     assert "would anonymise 1 booking" in out and "Nothing was changed" in out
     old.refresh_from_db()
@@ -132,9 +127,9 @@ def test_purge_dry_run_changes_nothing(clinic):
     assert OutboxEmail.objects.get(booking=old).body.startswith("Hello")
 
 
-def test_purge_anonymises_old_bookings_and_keeps_counts(clinic):
-    old = _old(clinic, 800, staff_notes="Called back", telehealth_url="https://video.example/x")
-    recent = _old(clinic, 300)
+def test_purge_anonymises_old_bookings_and_keeps_counts(desk_clinic):
+    old = _old(desk_clinic, 800, staff_notes="Called back", telehealth_url="https://video.example/x")
+    recent = _old(desk_clinic, 300)
     before = (Booking.objects.count(), BookingEvent.objects.count(), OutboxEmail.objects.count())
     out = run("purge_bookings", "--older-than", "24")
     assert "Anonymised 1 booking(s)" in out
@@ -143,7 +138,7 @@ def test_purge_anonymises_old_bookings_and_keeps_counts(clinic):
     assert old.email == f"anonymised+{old.reference}@invalid"
     assert (old.phone, old.phone_as_typed, old.reason, old.staff_notes, old.telehealth_url) == ("", "", "", "", "")
     assert old.anonymised_at is not None
-    assert old.status == BookingStatus.COMPLETED and old.service_id == clinic.service.pk
+    assert old.status == BookingStatus.COMPLETED and old.service_id == desk_clinic.service.pk
     email = OutboxEmail.objects.get(booking=old)
     assert (email.body, email.ics) == ("", "")
     assert PATIENT_NAME not in email.recipient
@@ -158,7 +153,7 @@ def test_purge_anonymises_old_bookings_and_keeps_counts(clinic):
     assert recent.patient_name == "Anonymised"
 
 
-def test_purge_refuses_zero_months(clinic):
+def test_purge_refuses_zero_months(desk_clinic):
     from django.core.management.base import CommandError
 
     with pytest.raises(CommandError):
@@ -172,13 +167,13 @@ def test_concurrent_runs_queue_one_reminder_each():
 
     from django.db import connection, connections
 
-    from tests.frontdesk_factories import make_booking, make_clinic, make_practitioner, make_service
+    from tests.factories import FRONT_DESK_HOURS, make_booking, make_clinic, make_practitioner, make_service
 
     if connection.vendor != "postgresql":
         pytest.skip("needs PostgreSQL for real concurrent transactions")
     # No staff user here: a transactional test may run after another one flushed the groups.
     _profile, location = make_clinic()
-    practitioner = make_practitioner("Pat Lee", location=location)
+    practitioner = make_practitioner("Pat Lee", location=location, hours=FRONT_DESK_HOURS)
     service = make_service([practitioner])
     bookings = [
         make_booking(practitioner, service, local(1, 8 + i), status=BookingStatus.CONFIRMED, location=location)

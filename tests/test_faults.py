@@ -20,10 +20,18 @@ from django.test import Client, override_settings
 from booking import ratelimit
 from booking.models import Booking, OutboxEmail, OutboxStatus
 from clinic.facts import get_facts
-from tests.booking_factories import form_data, free_starts, make_clinic, make_practitioner, make_service
-from tests.factories import ArticleFactory, ConditionFactory, TreatmentFactory
+from tests.factories import (
+    ArticleFactory,
+    ConditionFactory,
+    TreatmentFactory,
+    form_data,
+    free_starts,
+    make_clinic,
+    make_practitioner,
+    make_service,
+)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("run_on_commit")]
 
 CLINIC_PHONE = "(416) 555-0100"
 
@@ -36,14 +44,6 @@ def clinic():
     treatment = TreatmentFactory(slug="acupuncture")
     ArticleFactory(slug="night-cramps", treatment=treatment, conditions=[ConditionFactory(slug="muscle-cramps")])
     return {"profile": profile, "location": location, "service": service}
-
-
-@pytest.fixture(autouse=True)
-def _run_on_commit(monkeypatch):
-    # Test transactions never commit, so run after-commit work (sending email) at once.
-    from django.db import transaction
-
-    monkeypatch.setattr(transaction, "on_commit", lambda func, using=None, robust=False: func())
 
 
 def closed_port():

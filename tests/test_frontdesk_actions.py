@@ -12,22 +12,11 @@ from icalendar import Calendar
 
 from booking.forms import encode_slot
 from booking.models import Booking, BookingEvent, BookingStatus, OutboxEmail, VisitType
-from tests.frontdesk_factories import PATIENT_NAME, Setup, local
+from tests.factories import PATIENT_NAME, local
 
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = reverse("admin:booking_booking_changelist")
-
-
-@pytest.fixture
-def clinic():
-    return Setup()
-
-
-@pytest.fixture
-def desk(client, clinic):
-    client.force_login(clinic.desk)
-    return client
 
 
 def do(booking, action):
@@ -55,8 +44,8 @@ def refresh(booking):
 # --- single booking: buttons on the page -------------------------------------------------------
 
 
-def test_booking_page_offers_the_allowed_actions(desk, clinic):
-    booking = clinic.booking(local(3, 10))
+def test_booking_page_offers_the_allowed_actions(desk, desk_clinic):
+    booking = desk_clinic.booking(local(3, 10))
     page = desk.get(reverse("admin:booking_booking_change", args=[booking.pk])).content.decode()
     assert do(booking, "confirm") in page
     assert reverse("admin:booking_booking_decline", args=[booking.pk]) in page
@@ -67,15 +56,15 @@ def test_booking_page_offers_the_allowed_actions(desk, clinic):
     assert do(booking, "no_show") not in page
 
 
-def test_confirm_records_event_sends_email_with_ics(desk, clinic, django_capture_on_commit_callbacks):
-    booking = clinic.booking(local(3, 10))
+def test_confirm_records_event_sends_email_with_ics(desk, desk_clinic, django_capture_on_commit_callbacks):
+    booking = desk_clinic.booking(local(3, 10))
     with django_capture_on_commit_callbacks(execute=True):
         response = desk.post(do(booking, "confirm"))
     assert response.status_code == 302
     assert refresh(booking).status == BookingStatus.CONFIRMED
     event = booking.events.get()
     assert (event.user, event.actor, event.from_status, event.to_status) == (
-        clinic.desk,
+        desk_clinic.desk,
         "desk",
         BookingStatus.REQUESTED,
         BookingStatus.CONFIRMED,
@@ -96,8 +85,8 @@ def test_confirm_records_event_sends_email_with_ics(desk, clinic, django_capture
     assert any("Confirmed 1 booking" in m for m in msgs(response))
 
 
-def test_confirm_a_cancelled_booking_is_refused(desk, clinic, django_capture_on_commit_callbacks):
-    booking = clinic.booking(local(3, 10), status=BookingStatus.CANCELLED)
+def test_confirm_a_cancelled_booking_is_refused(desk, desk_clinic, django_capture_on_commit_callbacks):
+    booking = desk_clinic.booking(local(3, 10), status=BookingStatus.CANCELLED)
     with django_capture_on_commit_callbacks(execute=True):
         response = desk.post(do(booking, "confirm"), follow=True)
     assert refresh(booking).status == BookingStatus.CANCELLED
@@ -106,15 +95,15 @@ def test_confirm_a_cancelled_booking_is_refused(desk, clinic, django_capture_on_
     assert any("cannot be marked confirmed" in m for m in msgs(response))
 
 
-def test_get_on_an_action_url_changes_nothing(desk, clinic):
-    booking = clinic.booking(local(3, 10))
+def test_get_on_an_action_url_changes_nothing(desk, desk_clinic):
+    booking = desk_clinic.booking(local(3, 10))
     response = desk.get(do(booking, "confirm"))
     assert response.status_code == 302
     assert refresh(booking).status == BookingStatus.REQUESTED
 
 
-def test_telehealth_confirm_asks_for_the_video_link(desk, clinic, django_capture_on_commit_callbacks):
-    booking = clinic.booking(local(3, 17), visit_type=VisitType.TELEHEALTH)
+def test_telehealth_confirm_asks_for_the_video_link(desk, desk_clinic, django_capture_on_commit_callbacks):
+    booking = desk_clinic.booking(local(3, 17), visit_type=VisitType.TELEHEALTH)
     # The button leads to the form; a POST to the plain action is redirected there too.
     response = desk.post(do(booking, "confirm"))
     confirm_url = reverse("admin:booking_booking_confirm", args=[booking.pk])
@@ -139,16 +128,16 @@ def test_telehealth_confirm_asks_for_the_video_link(desk, clinic, django_capture
     assert "https://video.example/room/42" in str(event_of(ics_of(message))["LOCATION"])
 
 
-def test_telehealth_with_practitioner_room_confirms_directly(desk, clinic, django_capture_on_commit_callbacks):
-    booking = clinic.booking(local(3, 17), practitioner=clinic.sam, visit_type=VisitType.TELEHEALTH)
+def test_telehealth_with_practitioner_room_confirms_directly(desk, desk_clinic, django_capture_on_commit_callbacks):
+    booking = desk_clinic.booking(local(3, 17), practitioner=desk_clinic.sam, visit_type=VisitType.TELEHEALTH)
     with django_capture_on_commit_callbacks(execute=True):
         desk.post(do(booking, "confirm"))
     assert refresh(booking).status == BookingStatus.CONFIRMED
     assert "https://video.example/sam" in mail.outbox[0].body
 
 
-def test_decline_needs_a_reason_and_emails_it(desk, clinic, django_capture_on_commit_callbacks):
-    booking = clinic.booking(local(3, 10))
+def test_decline_needs_a_reason_and_emails_it(desk, desk_clinic, django_capture_on_commit_callbacks):
+    booking = desk_clinic.booking(local(3, 10))
     url = reverse("admin:booking_booking_decline", args=[booking.pk])
     assert desk.get(url).status_code == 200
     response = desk.post(url, {"reason": ""})
@@ -165,8 +154,8 @@ def test_decline_needs_a_reason_and_emails_it(desk, clinic, django_capture_on_co
     assert not message.attachments
 
 
-def test_cancel_a_confirmed_booking_sends_a_calendar_cancel(desk, clinic, django_capture_on_commit_callbacks):
-    booking = clinic.booking(local(3, 10), status=BookingStatus.CONFIRMED, ics_sequence=1)
+def test_cancel_a_confirmed_booking_sends_a_calendar_cancel(desk, desk_clinic, django_capture_on_commit_callbacks):
+    booking = desk_clinic.booking(local(3, 10), status=BookingStatus.CONFIRMED, ics_sequence=1)
     with django_capture_on_commit_callbacks(execute=True):
         desk.post(do(booking, "cancel"))
     assert refresh(booking).status == BookingStatus.CANCELLED
@@ -175,13 +164,13 @@ def test_cancel_a_confirmed_booking_sends_a_calendar_cancel(desk, clinic, django
     vevent = event_of(cal)
     assert int(vevent["SEQUENCE"]) == 2
     assert str(vevent["STATUS"]) == "CANCELLED"
-    assert booking.events.get().user == clinic.desk
+    assert booking.events.get().user == desk_clinic.desk
 
 
-def test_complete_and_no_show_only_after_the_start(desk, clinic, django_capture_on_commit_callbacks):
-    future = clinic.booking(local(3, 10), status=BookingStatus.CONFIRMED)
-    past = clinic.booking(local(-2, 10), status=BookingStatus.CONFIRMED)
-    missed = clinic.booking(local(-2, 12), status=BookingStatus.CONFIRMED)
+def test_complete_and_no_show_only_after_the_start(desk, desk_clinic, django_capture_on_commit_callbacks):
+    future = desk_clinic.booking(local(3, 10), status=BookingStatus.CONFIRMED)
+    past = desk_clinic.booking(local(-2, 10), status=BookingStatus.CONFIRMED)
+    missed = desk_clinic.booking(local(-2, 12), status=BookingStatus.CONFIRMED)
     response = desk.post(do(future, "complete"), follow=True)
     assert refresh(future).status == BookingStatus.CONFIRMED
     assert any("has not started yet" in m for m in msgs(response))
@@ -190,13 +179,13 @@ def test_complete_and_no_show_only_after_the_start(desk, clinic, django_capture_
         desk.post(do(missed, "no_show"))
     assert refresh(past).status == BookingStatus.COMPLETED
     assert refresh(missed).status == BookingStatus.NO_SHOW
-    assert past.events.get().user == clinic.desk
+    assert past.events.get().user == desk_clinic.desk
     assert mail.outbox == []  # no email for these
 
 
-def test_reschedule_page_lists_free_times_and_moves(desk, clinic, django_capture_on_commit_callbacks):
-    booking = clinic.booking(local(3, 10), status=BookingStatus.CONFIRMED, ics_sequence=1)
-    other = clinic.booking(local(3, 12))  # Pat is busy at 12:00
+def test_reschedule_page_lists_free_times_and_moves(desk, desk_clinic, django_capture_on_commit_callbacks):
+    booking = desk_clinic.booking(local(3, 10), status=BookingStatus.CONFIRMED, ics_sequence=1)
+    other = desk_clinic.booking(local(3, 12))  # Pat is busy at 12:00
     url = reverse("admin:booking_booking_reschedule", args=[booking.pk])
     page = desk.get(url, {"date": local(3, 0).date().isoformat()}).content.decode()
     assert ">09:00<" in page and ">14:00<" in page
@@ -211,7 +200,7 @@ def test_reschedule_page_lists_free_times_and_moves(desk, clinic, django_capture
     assert booking.status == BookingStatus.CONFIRMED
     assert booking.ics_sequence == 2
     event = booking.events.get()
-    assert event.user == clinic.desk and "Patient asked by phone" in event.note
+    assert event.user == desk_clinic.desk and "Patient asked by phone" in event.note
     vevent = event_of(ics_of(mail.outbox[0]))
     assert int(vevent["SEQUENCE"]) == 2
     assert str(vevent["UID"]) == f"booking-{booking.reference}@127.0.0.1"
@@ -219,9 +208,9 @@ def test_reschedule_page_lists_free_times_and_moves(desk, clinic, django_capture
     assert refresh(other).start == local(3, 12)
 
 
-def test_reschedule_to_a_taken_time_says_so(desk, clinic):
-    booking = clinic.booking(local(3, 10), status=BookingStatus.CONFIRMED)
-    clinic.booking(local(3, 12))
+def test_reschedule_to_a_taken_time_says_so(desk, desk_clinic):
+    booking = desk_clinic.booking(local(3, 10), status=BookingStatus.CONFIRMED)
+    desk_clinic.booking(local(3, 12))
     url = reverse("admin:booking_booking_reschedule", args=[booking.pk])
     response = desk.post(url, {"slot": encode_slot(local(3, 12)), "date": local(3, 0).date().isoformat()})
     assert response.status_code == 200
@@ -231,9 +220,9 @@ def test_reschedule_to_a_taken_time_says_so(desk, clinic):
 
 
 def test_ics_uid_is_stable_and_sequence_grows_across_confirm_move_cancel(
-    desk, clinic, django_capture_on_commit_callbacks
+    desk, desk_clinic, django_capture_on_commit_callbacks
 ):
-    booking = clinic.booking(local(4, 9))
+    booking = desk_clinic.booking(local(4, 9))
     with django_capture_on_commit_callbacks(execute=True):
         desk.post(do(booking, "confirm"))
         desk.post(reverse("admin:booking_booking_reschedule", args=[booking.pk]), {"slot": encode_slot(local(4, 11))})
@@ -245,8 +234,8 @@ def test_ics_uid_is_stable_and_sequence_grows_across_confirm_move_cancel(
     assert [int(e["SEQUENCE"]) for e in events] == [1, 2, 3]
 
 
-def test_admin_history_never_carries_the_patient_name(desk, clinic, django_capture_on_commit_callbacks):
-    booking = clinic.booking(local(3, 10))
+def test_admin_history_never_carries_the_patient_name(desk, desk_clinic, django_capture_on_commit_callbacks):
+    booking = desk_clinic.booking(local(3, 10))
     change = reverse("admin:booking_booking_change", args=[booking.pk])
     with django_capture_on_commit_callbacks(execute=True):
         desk.post(do(booking, "confirm"))
@@ -267,15 +256,15 @@ def test_admin_history_never_carries_the_patient_name(desk, clinic, django_captu
     assert PATIENT_NAME not in history
 
 
-def test_opening_a_booking_is_logged(desk, clinic):
-    booking = clinic.booking(local(3, 10))
+def test_opening_a_booking_is_logged(desk, desk_clinic):
+    booking = desk_clinic.booking(local(3, 10))
     desk.get(reverse("admin:booking_booking_change", args=[booking.pk]))
     desk.get(reverse("admin:booking_booking_change", args=[booking.pk]))
-    assert booking.accesses.filter(user=clinic.desk).count() == 2
+    assert booking.accesses.filter(user=desk_clinic.desk).count() == 2
 
 
-def test_history_inline_is_read_only(desk, clinic, django_capture_on_commit_callbacks):
-    booking = clinic.booking(local(3, 10))
+def test_history_inline_is_read_only(desk, desk_clinic, django_capture_on_commit_callbacks):
+    booking = desk_clinic.booking(local(3, 10))
     with django_capture_on_commit_callbacks(execute=True):
         desk.post(do(booking, "confirm"))
     page = desk.get(reverse("admin:booking_booking_change", args=[booking.pk])).content.decode()
@@ -292,11 +281,11 @@ def run_action(client, action, bookings, **extra):
     return client.post(CHANGELIST, data, follow=True)
 
 
-def test_bulk_confirm_reports_done_and_skipped(desk, clinic, django_capture_on_commit_callbacks):
-    ok1 = clinic.booking(local(3, 9))
-    ok2 = clinic.booking(local(3, 9), practitioner=clinic.sam)
-    cancelled = clinic.booking(local(3, 11), status=BookingStatus.CANCELLED)
-    tele = clinic.booking(local(3, 17), visit_type=VisitType.TELEHEALTH)
+def test_bulk_confirm_reports_done_and_skipped(desk, desk_clinic, django_capture_on_commit_callbacks):
+    ok1 = desk_clinic.booking(local(3, 9))
+    ok2 = desk_clinic.booking(local(3, 9), practitioner=desk_clinic.sam)
+    cancelled = desk_clinic.booking(local(3, 11), status=BookingStatus.CANCELLED)
+    tele = desk_clinic.booking(local(3, 17), visit_type=VisitType.TELEHEALTH)
     with django_capture_on_commit_callbacks(execute=True):
         response = run_action(desk, "confirm_selected", [ok1, ok2, cancelled, tele])
     assert refresh(ok1).status == refresh(ok2).status == BookingStatus.CONFIRMED
@@ -308,13 +297,13 @@ def test_bulk_confirm_reports_done_and_skipped(desk, clinic, django_capture_on_c
     assert f"Skipped {cancelled.reference}: A cancelled booking cannot be marked confirmed." in text
     assert tele.reference in text and "need a video link" in text
     assert reverse("admin:booking_booking_confirm", args=[tele.pk]) in response.content.decode()
-    assert BookingEvent.objects.filter(user=clinic.desk, to_status=BookingStatus.CONFIRMED).count() == 2
+    assert BookingEvent.objects.filter(user=desk_clinic.desk, to_status=BookingStatus.CONFIRMED).count() == 2
 
 
-def test_bulk_decline_asks_for_a_reason_first(desk, clinic, django_capture_on_commit_callbacks):
-    a = clinic.booking(local(3, 9))
-    b = clinic.booking(local(3, 11))
-    confirmed = clinic.booking(local(3, 13), status=BookingStatus.CONFIRMED)
+def test_bulk_decline_asks_for_a_reason_first(desk, desk_clinic, django_capture_on_commit_callbacks):
+    a = desk_clinic.booking(local(3, 9))
+    b = desk_clinic.booking(local(3, 11))
+    confirmed = desk_clinic.booking(local(3, 13), status=BookingStatus.CONFIRMED)
     response = run_action(desk, "decline_selected", [a, b, confirmed])
     assert response.status_code == 200
     page = response.content.decode()
@@ -333,10 +322,10 @@ def test_bulk_decline_asks_for_a_reason_first(desk, clinic, django_capture_on_co
     assert "Declined 2 requests" in text and f"Skipped {confirmed.reference}" in text
 
 
-def test_bulk_cancel_complete_no_show(desk, clinic, django_capture_on_commit_callbacks):
-    upcoming = clinic.booking(local(3, 9), status=BookingStatus.CONFIRMED)
-    past = clinic.booking(local(-1, 9), status=BookingStatus.CONFIRMED)
-    declined = clinic.booking(local(3, 11), status=BookingStatus.DECLINED)
+def test_bulk_cancel_complete_no_show(desk, desk_clinic, django_capture_on_commit_callbacks):
+    upcoming = desk_clinic.booking(local(3, 9), status=BookingStatus.CONFIRMED)
+    past = desk_clinic.booking(local(-1, 9), status=BookingStatus.CONFIRMED)
+    declined = desk_clinic.booking(local(3, 11), status=BookingStatus.DECLINED)
     response = run_action(desk, "complete_selected", [upcoming, past, declined])
     text = " ".join(msgs(response))
     assert refresh(past).status == BookingStatus.COMPLETED
@@ -349,15 +338,15 @@ def test_bulk_cancel_complete_no_show(desk, clinic, django_capture_on_commit_cal
     assert refresh(upcoming).status == BookingStatus.CANCELLED
     assert refresh(past).status == BookingStatus.COMPLETED
     assert len(mail.outbox) == 1
-    missed = clinic.booking(local(-1, 12), status=BookingStatus.CONFIRMED)
+    missed = desk_clinic.booking(local(-1, 12), status=BookingStatus.CONFIRMED)
     run_action(desk, "no_show_selected", [missed])
     assert refresh(missed).status == BookingStatus.NO_SHOW
 
 
 def test_failed_email_never_blocks_the_action_and_can_be_retried(
-    desk, clinic, settings, django_capture_on_commit_callbacks
+    desk, desk_clinic, settings, django_capture_on_commit_callbacks
 ):
-    booking = clinic.booking(local(3, 10))
+    booking = desk_clinic.booking(local(3, 10))
     settings.EMAIL_BACKEND = "tests.mail_backends.FailingBackend"
     with django_capture_on_commit_callbacks(execute=True):
         desk.post(do(booking, "confirm"))
@@ -378,9 +367,9 @@ def test_failed_email_never_blocks_the_action_and_can_be_retried(
     assert any("1 email sent" in m for m in msgs(response))
 
 
-def test_stale_booking_object_is_rechecked(desk, clinic):
+def test_stale_booking_object_is_rechecked(desk, desk_clinic):
     """Two staff act on the same booking: the second action sees the fresh state."""
-    booking = clinic.booking(local(3, 10))
+    booking = desk_clinic.booking(local(3, 10))
     Booking.objects.filter(pk=booking.pk).update(status=BookingStatus.DECLINED)
     response = desk.post(do(booking, "cancel"), follow=True)
     assert refresh(booking).status == BookingStatus.DECLINED

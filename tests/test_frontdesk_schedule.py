@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from booking.admin.schedule import front_desk_counts
 from booking.models import BookingStatus
-from tests.frontdesk_factories import Setup, local
+from tests.factories import local
 
 pytestmark = pytest.mark.django_db
 
@@ -15,27 +15,16 @@ DAY = reverse("admin:booking_booking_schedule_day")
 WEEK = reverse("admin:booking_booking_schedule_week")
 
 
-@pytest.fixture
-def clinic():
-    return Setup()
-
-
-@pytest.fixture
-def desk(client, clinic):
-    client.force_login(clinic.desk)
-    return client
-
-
 def change_url(booking):
     return reverse("admin:booking_booking_change", args=[booking.pk])
 
 
-def test_day_view_is_a_grid_per_practitioner_with_links(desk, clinic):
+def test_day_view_is_a_grid_per_practitioner_with_links(desk, desk_clinic):
     day = local(2, 0).date()
-    pat = clinic.booking(local(2, 9, 30), status=BookingStatus.CONFIRMED)
-    sam = clinic.booking(local(2, 14), practitioner=clinic.sam)
-    cancelled = clinic.booking(local(2, 11), status=BookingStatus.CANCELLED)
-    other_day = clinic.booking(local(3, 9))
+    pat = desk_clinic.booking(local(2, 9, 30), status=BookingStatus.CONFIRMED)
+    sam = desk_clinic.booking(local(2, 14), practitioner=desk_clinic.sam)
+    cancelled = desk_clinic.booking(local(2, 11), status=BookingStatus.CANCELLED)
+    other_day = desk_clinic.booking(local(3, 9))
     response = desk.get(DAY, {"date": day.isoformat()})
     assert response.status_code == 200
     page = response.content.decode()
@@ -54,20 +43,20 @@ def test_day_view_is_a_grid_per_practitioner_with_links(desk, clinic):
     assert "style=" not in page.split('id="content-main"')[1]
 
 
-def test_day_view_default_is_today_and_bad_dates_fall_back(desk, clinic):
-    booking = clinic.booking(local(0, 23))
+def test_day_view_default_is_today_and_bad_dates_fall_back(desk, desk_clinic):
+    booking = desk_clinic.booking(local(0, 23))
     assert change_url(booking) in desk.get(DAY).content.decode()
     assert desk.get(DAY, {"date": "not-a-date"}).status_code == 200
 
 
-def test_week_view_rows_per_practitioner(desk, clinic):
+def test_week_view_rows_per_practitioner(desk, desk_clinic):
     from django.utils import timezone
 
     today = timezone.localdate()
     monday = -today.weekday()
-    mon = clinic.booking(local(monday, 9))
-    sun = clinic.booking(local(monday + 6, 17), practitioner=clinic.sam)
-    next_week = clinic.booking(local(monday + 7, 9))
+    mon = desk_clinic.booking(local(monday, 9))
+    sun = desk_clinic.booking(local(monday + 6, 17), practitioner=desk_clinic.sam)
+    next_week = desk_clinic.booking(local(monday + 7, 9))
     response = desk.get(WEEK)
     page = response.content.decode()
     assert change_url(mon) in page and change_url(sun) in page and change_url(next_week) not in page
@@ -79,8 +68,8 @@ def test_week_view_rows_per_practitioner(desk, clinic):
     assert change_url(next_week) in next_page
 
 
-def test_schedule_query_count_does_not_grow(desk, clinic):
-    clinic.booking(local(2, 9))
+def test_schedule_query_count_does_not_grow(desk, desk_clinic):
+    desk_clinic.booking(local(2, 9))
     desk.get(WEEK)
 
     def count():
@@ -90,16 +79,16 @@ def test_schedule_query_count_does_not_grow(desk, clinic):
 
     before = count()
     for hour in range(10, 16):
-        clinic.booking(local(2, hour), practitioner=clinic.sam)
+        desk_clinic.booking(local(2, hour), practitioner=desk_clinic.sam)
     assert count() == before
 
 
-def test_index_shows_counts_and_links(desk, clinic):
-    clinic.booking(local(0, 23, 15))
-    clinic.booking(local(1, 9), status=BookingStatus.CONFIRMED)
-    clinic.booking(local(1, 11))
-    clinic.booking(local(1, 13), status=BookingStatus.DECLINED)
-    clinic.booking(local(5, 9))
+def test_index_shows_counts_and_links(desk, desk_clinic):
+    desk_clinic.booking(local(0, 23, 15))
+    desk_clinic.booking(local(1, 9), status=BookingStatus.CONFIRMED)
+    desk_clinic.booking(local(1, 11))
+    desk_clinic.booking(local(1, 13), status=BookingStatus.DECLINED)
+    desk_clinic.booking(local(5, 9))
     response = desk.get(reverse("admin:index"))
     counts = response.context["front_desk"]
     assert (counts["today"], counts["tomorrow"]) == (1, 2)
@@ -110,8 +99,8 @@ def test_index_shows_counts_and_links(desk, clinic):
     assert "requests waiting for review" in page
 
 
-def test_counts_are_one_query(clinic):
-    clinic.booking(local(1, 9))
+def test_counts_are_one_query(desk_clinic):
+    desk_clinic.booking(local(1, 9))
     with CaptureQueriesContext(connection) as ctx:
         front_desk_counts()
     assert len(ctx.captured_queries) == 1

@@ -22,10 +22,19 @@ from booking import workflow
 from booking.forms import decode_slot
 from booking.models import Booking, BookingStatus, VisitType
 from booking.tokens import make_token, read_token
-from tests.booking_factories import form_data, free_starts, make_clinic, make_practitioner, make_service, patient
-from tests.factories import ArticleFactory, ConditionFactory, TreatmentFactory
+from tests.factories import (
+    ArticleFactory,
+    ConditionFactory,
+    TreatmentFactory,
+    form_data,
+    free_starts,
+    make_clinic,
+    make_practitioner,
+    make_service,
+    patient,
+)
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("run_on_commit")]
 
 FUZZ = settings(
     max_examples=50,
@@ -120,13 +129,6 @@ def clinic():
     condition = ConditionFactory(slug="muscle-cramps")
     ArticleFactory(slug="night-cramps", treatment=treatment, conditions=[condition])
     return {"profile": profile, "location": location, "service": service, "pat": pat}
-
-
-@pytest.fixture(autouse=True)
-def _run_on_commit(monkeypatch):
-    from django.db import transaction
-
-    monkeypatch.setattr(transaction, "on_commit", lambda func, using=None, robust=False: func())
 
 
 def has_null(*things):

@@ -12,8 +12,19 @@ from django.urls import reverse
 
 from booking import workflow
 from booking.models import VisitType
-from tests.booking_factories import form_data, free_starts, make_clinic, make_practitioner, make_service, patient
-from tests.factories import ArticleFactory, ArticleFAQFactory, ConditionFactory, TreatmentFactory, TreatmentFAQFactory
+from tests.factories import (
+    ArticleFactory,
+    ArticleFAQFactory,
+    ConditionFactory,
+    TreatmentFactory,
+    TreatmentFAQFactory,
+    form_data,
+    free_starts,
+    make_clinic,
+    make_practitioner,
+    make_service,
+    patient,
+)
 
 pytestmark = pytest.mark.django_db
 

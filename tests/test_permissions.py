@@ -5,16 +5,11 @@ from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from booking.models import BookingStatus, TimeOff, WorkingHours
-from tests.frontdesk_factories import PATIENT_NAME, Setup, local, make_practitioner, make_staff
+from tests.factories import PATIENT_NAME, local, make_practitioner, make_staff
 
 pytestmark = pytest.mark.django_db
 
 BOOKINGS = reverse("admin:booking_booking_changelist")
-
-
-@pytest.fixture
-def clinic():
-    return Setup()
 
 
 def test_the_three_groups_exist_with_their_permissions():
@@ -35,9 +30,9 @@ def test_the_three_groups_exist_with_their_permissions():
 # --- Front desk ---------------------------------------------------------------------------------
 
 
-def test_front_desk_can_work_bookings_and_export(client, clinic, django_capture_on_commit_callbacks):
-    booking = clinic.booking(local(2, 9))
-    client.force_login(clinic.desk)
+def test_front_desk_can_work_bookings_and_export(client, desk_clinic, django_capture_on_commit_callbacks):
+    booking = desk_clinic.booking(local(2, 9))
+    client.force_login(desk_clinic.desk)
     assert client.get(BOOKINGS).status_code == 200
     assert client.get(reverse("admin:booking_booking_change", args=[booking.pk])).status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
@@ -57,35 +52,35 @@ def test_front_desk_can_work_bookings_and_export(client, clinic, django_capture_
 
 
 @pytest.fixture
-def practitioner_login(client, clinic):
+def practitioner_login(client, desk_clinic):
     user = make_staff("pat", "Practitioner")
-    clinic.pat.user = user
-    clinic.pat.save()
+    desk_clinic.pat.user = user
+    desk_clinic.pat.save()
     client.force_login(user)
     return user
 
 
-def test_practitioner_sees_only_own_hours_and_time_off(client, clinic, practitioner_login):
-    TimeOff.objects.create(practitioner=clinic.sam, start=local(5, 8), end=local(6, 8), reason="Holiday")
-    own_off = TimeOff.objects.create(practitioner=clinic.pat, start=local(7, 8), end=local(8, 8), reason="Course")
+def test_practitioner_sees_only_own_hours_and_time_off(client, desk_clinic, practitioner_login):
+    TimeOff.objects.create(practitioner=desk_clinic.sam, start=local(5, 8), end=local(6, 8), reason="Holiday")
+    own_off = TimeOff.objects.create(practitioner=desk_clinic.pat, start=local(7, 8), end=local(8, 8), reason="Course")
     hours = client.get(reverse("admin:booking_workinghours_changelist")).context["cl"].result_list
-    assert {h.practitioner_id for h in hours} == {clinic.pat.pk}
+    assert {h.practitioner_id for h in hours} == {desk_clinic.pat.pk}
     off = client.get(reverse("admin:booking_timeoff_changelist")).context["cl"].result_list
     assert [t.pk for t in off] == [own_off.pk]
-    sams = WorkingHours.objects.filter(practitioner=clinic.sam).first()
+    sams = WorkingHours.objects.filter(practitioner=desk_clinic.sam).first()
     assert client.get(reverse("admin:booking_workinghours_change", args=[sams.pk])).status_code == 302  # not found
     assert client.post(reverse("admin:booking_workinghours_delete", args=[sams.pk]), {"post": "yes"}).status_code == 302
     assert WorkingHours.objects.filter(pk=sams.pk).exists()
 
 
-def test_practitioner_adds_hours_only_for_themselves(client, clinic, practitioner_login):
+def test_practitioner_adds_hours_only_for_themselves(client, desk_clinic, practitioner_login):
     add = reverse("admin:booking_timeoff_add")
     form = client.get(add).context["adminform"].form
-    assert list(form.fields["practitioner"].queryset) == [clinic.pat]
+    assert list(form.fields["practitioner"].queryset) == [desk_clinic.pat]
     response = client.post(
         add,
         {
-            "practitioner": clinic.sam.pk,
+            "practitioner": desk_clinic.sam.pk,
             "start_0": local(9, 8).strftime("%Y-%m-%d"),
             "start_1": "08:00",
             "end_0": local(9, 8).strftime("%Y-%m-%d"),
@@ -93,11 +88,11 @@ def test_practitioner_adds_hours_only_for_themselves(client, clinic, practitione
         },
     )
     assert response.status_code == 200  # Sam is not a valid choice
-    assert not TimeOff.objects.filter(practitioner=clinic.sam).exists()
+    assert not TimeOff.objects.filter(practitioner=desk_clinic.sam).exists()
     response = client.post(
         add,
         {
-            "practitioner": clinic.pat.pk,
+            "practitioner": desk_clinic.pat.pk,
             "start_0": local(9, 8).strftime("%Y-%m-%d"),
             "start_1": "08:00",
             "end_0": local(9, 8).strftime("%Y-%m-%d"),
@@ -106,13 +101,13 @@ def test_practitioner_adds_hours_only_for_themselves(client, clinic, practitione
         },
     )
     assert response.status_code == 302
-    assert TimeOff.objects.get(practitioner=clinic.pat).reason == "Dentist"
+    assert TimeOff.objects.get(practitioner=desk_clinic.pat).reason == "Dentist"
 
 
 def test_practitioner_views_bookings_but_cannot_change_them(
-    client, clinic, practitioner_login, django_capture_on_commit_callbacks
+    client, desk_clinic, practitioner_login, django_capture_on_commit_callbacks
 ):
-    booking = clinic.booking(local(2, 9))
+    booking = desk_clinic.booking(local(2, 9))
     assert client.get(BOOKINGS).status_code == 200
     page = client.get(reverse("admin:booking_booking_change", args=[booking.pk])).content.decode()
     assert reverse("admin:booking_booking_transition", args=[booking.pk, "confirm"]) not in page
@@ -130,7 +125,7 @@ def test_practitioner_views_bookings_but_cannot_change_them(
     assert client.get(reverse("admin:booking_booking_export")).status_code == 403
 
 
-def test_practitioner_without_a_linked_record_sees_no_hours(client, clinic):
+def test_practitioner_without_a_linked_record_sees_no_hours(client, desk_clinic):
     make_practitioner("Unlinked")
     user = make_staff("nobody", "Practitioner")
     client.force_login(user)
@@ -147,8 +142,8 @@ def editor(client):
     return user
 
 
-def test_editor_is_refused_bookings(client, clinic, editor):
-    booking = clinic.booking(local(2, 9))
+def test_editor_is_refused_bookings(client, desk_clinic, editor):
+    booking = desk_clinic.booking(local(2, 9))
     assert client.get(BOOKINGS).status_code == 403
     assert client.get(reverse("admin:booking_booking_change", args=[booking.pk])).status_code == 403
     assert client.get(reverse("admin:booking_booking_export")).status_code == 403
@@ -159,11 +154,11 @@ def test_editor_is_refused_bookings(client, clinic, editor):
     assert client.post(reverse("admin:booking_booking_transition", args=[booking.pk, "cancel"])).status_code == 403
 
 
-def test_editor_never_sees_a_patient_name(client, clinic, editor, django_capture_on_commit_callbacks):
-    booking = clinic.booking(local(0, 23, 30))
+def test_editor_never_sees_a_patient_name(client, desk_clinic, editor, django_capture_on_commit_callbacks):
+    booking = desk_clinic.booking(local(0, 23, 30))
     # The front desk works on it first, so the admin's "recent actions" have entries.
     desk_client = type(client)()
-    desk_client.force_login(clinic.desk)
+    desk_client.force_login(desk_clinic.desk)
     with django_capture_on_commit_callbacks(execute=True):
         desk_client.post(reverse("admin:booking_booking_transition", args=[booking.pk, "confirm"]))
     pages = [

@@ -20,9 +20,9 @@ from django.views.debug import ExceptionReporter
 from booking import workflow
 from booking.models import Booking, BookingEvent
 from booking.tokens import SALT
-from tests.booking_factories import form_data, free_starts, make_clinic, make_practitioner, make_service
+from tests.factories import form_data, free_starts, make_clinic, make_practitioner, make_service
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("run_on_commit")]
 
 NAME, EMAIL, PHONE, REASON = "Quincy Zebrafish", "quincy.zebra@example.com", "(416) 555-0177", "Left calf spasms"
 SECRETS = [NAME, "Zebrafish", EMAIL, "quincy.zebra", "555-0177", "5550177", REASON, "calf spasms"]
@@ -35,13 +35,6 @@ def clinic():
     pat = make_practitioner(location=location)
     service = make_service([pat])
     return {"profile": profile, "location": location, "service": service}
-
-
-@pytest.fixture(autouse=True)
-def _run_on_commit(monkeypatch):
-    from django.db import transaction
-
-    monkeypatch.setattr(transaction, "on_commit", lambda func, using=None, robust=False: func())
 
 
 def patient_form(clinic, **overrides):

@@ -17,8 +17,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from booking.models import BookingStatus
-from clinic.models import Location
-from tests.booking_factories import make_practitioner, make_service
 from tests.factories import (
     ArticleFactory,
     ArticleFAQFactory,
@@ -26,9 +24,11 @@ from tests.factories import (
     ConditionFactory,
     TreatmentFactory,
     TreatmentFAQFactory,
+    make_booking,
     make_clinic,
+    make_practitioner,
+    make_service,
 )
-from tests.frontdesk_factories import make_booking
 
 pytestmark = pytest.mark.django_db
 
@@ -55,9 +55,8 @@ PAGES = list(EXPECTED)
 
 class Data:
     def __init__(self):
-        make_clinic()
-        self.location = Location.objects.get()
-        self.pat = make_practitioner("pat", "Pat Lee", location=self.location)
+        _, self.location = make_clinic()
+        self.pat = make_practitioner("Pat Lee", slug="pat", location=self.location)
         self.treatment = TreatmentFactory(name="Acupuncture", slug="acupuncture")
         self.condition = ConditionFactory(name="Muscle cramps", slug="muscle-cramps")
         self.condition.treatments.add(self.treatment)
@@ -72,7 +71,8 @@ class Data:
 
     def grow(self, articles, people=1, bookings=2):
         extra = [
-            make_practitioner(f"p{self.n}-{i}", f"Person {self.n} {i}", location=self.location) for i in range(people)
+            make_practitioner(f"Person {self.n} {i}", slug=f"p{self.n}-{i}", location=self.location)
+            for i in range(people)
         ]
         self.treatment.practitioners.add(self.pat, *extra)
         self.service.practitioners.add(*extra)
