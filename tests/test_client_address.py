@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from booking.models import Booking
 from clinic.client_address import client_address
-from tests.booking_factories import form_data, free_starts, make_clinic, make_practitioner, make_service
+from tests.factories import form_data, free_starts, make_clinic, make_practitioner, make_service
 
 PROXY = "10.0.0.2"
 BEHIND_PROXY = {"SECURE_PROXY_SSL_HEADER": ("HTTP_X_FORWARDED_PROTO", "https")}
