@@ -13,7 +13,7 @@ from booking.forms import MoveForm, encode_slot
 from booking.models import Booking, VisitType
 from booking.picker import page_of_days
 from booking.views import reply_by
-from tests.booking_factories import form_data, free_starts, make_clinic, make_practitioner, make_service, patient
+from tests.factories import form_data, free_starts, make_clinic, make_practitioner, make_service, patient
 
 pytestmark = pytest.mark.django_db
 
@@ -96,7 +96,7 @@ def test_times_fragment_pages_with_from(client, clinic):
 
 
 def test_practitioner_who_does_not_offer_the_service_is_explained_at_the_times(client, clinic):
-    other = make_practitioner("sam", "Sam Roy", location=clinic["location"])
+    other = make_practitioner("Sam Roy", slug="sam", location=clinic["location"])
     data = {"service": clinic["service"].pk, "visit_type": "in_clinic", "practitioner": other.pk, "action": "refresh"}
     html = client.post(reverse("booking:request"), data).content.decode()
     problem = re.search(r'<div class="notice notice-problem".*?</div>', html, re.S).group(0)
@@ -124,7 +124,7 @@ def test_options_tell_the_script_what_fits(client, clinic):
 
 
 def test_nothing_free_offers_alternatives_and_the_phone(client, clinic):
-    idle = make_practitioner("sam", "Sam Roy")  # no hours at all
+    idle = make_practitioner("Sam Roy", slug="sam")  # no hours at all
     clinic["service"].practitioners.add(idle)
     params = {"service": clinic["service"].pk, "visit_type": "in_clinic", "practitioner": idle.pk}
     html = client.get("/book/times/", params).content.decode()

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from booking.closures import load_holiday_closures, statutory_holidays
 from booking.models import Closure
-from tests.booking_factories import free_starts, make_clinic, make_practitioner, make_service
+from tests.factories import free_starts, make_clinic, make_practitioner, make_service
 
 pytestmark = pytest.mark.django_db
 
