@@ -23,6 +23,19 @@ CSP nonces: pages carry ``nonce="…"`` on their JSON-LD scripts, unique per res
 placeholder instead, and each hit gets the current request's nonce, so the body always matches the
 ``Content-Security-Policy`` header that the CSP middleware writes for that response.
 
+Served early: ``PageCacheMiddleware`` (right after the security, CSP and static-file middleware) answers a hit
+before sessions, authentication, messages, locale and URL resolution run, with the stored headers those would
+have added. It also stores the entries the decorator prepared, with those final headers. Without the
+middleware the decorator serves hits and stores entries itself.
+
+Stored compressed: an entry holds the page gzip-compressed once (``clinic.compression.pack``) with a slot for
+the nonce; a hit for a browser that accepts gzip splices the nonce in and compresses nothing.
+
+One render after an edit: when a page's entry is missing or older than the content version, the first request
+takes a short lock in the shared cache (``LOCK_SECONDS``) and renders; meanwhile other requests for that page,
+on any instance, get the previous entry (``X-Page-Cache: stale``) or, when there is none, wait up to
+``WAIT_SECONDS`` for the new one instead of rendering it too.
+
 Headers on public pages: ``Cache-Control: public, max-age=PAGE_CACHE_MAX_AGE``, a weak ``ETag`` (the body
 without its nonce, so it is stable across hits) and ``Last-Modified`` (when the entry was rendered); a
 matching ``If-None-Match`` / ``If-Modified-Since`` gets a 304.
@@ -33,24 +46,37 @@ import time
 from functools import wraps
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
 from django.http import HttpResponse
 from django.utils import translation
-from django.utils.cache import add_never_cache_headers, get_conditional_response, patch_cache_control
+from django.utils.cache import (
+    add_never_cache_headers,
+    get_conditional_response,
+    patch_cache_control,
+    patch_vary_headers,
+)
 from django.utils.http import http_date
 
-from . import caching
+from . import caching, compression
 
 # The version every cached page is stored under; apps say which of their models change it with
 # caching.bump_on_change(pagecache.CONTENT, models) in their AppConfig.ready().
 CONTENT = "content"
 VERSION_KEY = caching.version_key(CONTENT)
 KEY_PREFIX = "pagecache:page:"
+LOCK_PREFIX = "pagecache:lock:"
+LOCK_SECONDS = 10  # longest a render may hold the lock (it is released as soon as the entry is stored)
+WAIT_SECONDS = 2.0  # longest a request waits for another's render when there is no older entry to serve
 NONCE_PLACEHOLDER = caching.NONCE_PLACEHOLDER.encode()
 
 # Cookies that mean "this visitor may see something personal": sessions (staff) and flash messages.
 _PERSONAL_COOKIES = ("messages",)
 # Headers recomputed on every response, never stored.
-_UNSTORED_HEADERS = {"cache-control", "expires", "etag", "last-modified", "set-cookie", "vary", "x-page-cache"}
+# Headers recomputed for every response, never stored.
+_UNSTORED_HEADERS = frozenset(
+    {"cache-control", "expires", "etag", "last-modified", "set-cookie", "x-page-cache", "content-length",
+     "content-encoding", "date", "content-security-policy", "content-security-policy-report-only"}
+)  # fmt: skip
 
 
 def is_enabled():
@@ -82,15 +108,16 @@ def _is_personal(request):
     return "HTTP_AUTHORIZATION" in request.META
 
 
-def _cache_key(request, allowed_params):
+def _cache_key(request, allowed_params, language=None):
     """The key for this request, or None if it has query parameters the view does not read."""
     params = []
     for name, values in request.GET.lists():
-        if name not in allowed_params:
+        if allowed_params is not None and name not in allowed_params:
             return None
         params.extend((name, value) for value in values)
     params.sort()
-    raw = "|".join([request.scheme, request.get_host(), request.path, repr(params), translation.get_language() or ""])
+    language = language or translation.get_language() or ""
+    raw = "|".join([request.scheme, request.get_host(), request.path, repr(params), language])
     return KEY_PREFIX + hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -125,6 +152,60 @@ def _render(response):
     return response
 
 
+def _entry(request, response):
+    """What is stored for a rendered page: compressed once, with a slot for the nonce."""
+    body = caching.nonce_out(response.content, request)
+    nonce = getattr(request, "_csp_nonce", None)
+    packed = compression.pack(body, NONCE_PLACEHOLDER, len(nonce.encode()) if isinstance(nonce, str) else 0)
+    if packed is None:
+        return None
+    headers = [(k, v) for k, v in response.items() if k.lower() not in _UNSTORED_HEADERS]
+    return {"packed": packed, "headers": headers, "etag": _etag(body), "rendered_at": time.time()}
+
+
+def _serve(request, entry, state):
+    """A response for a stored entry, gzip-compressed when the browser accepts it."""
+    packed = entry["packed"]
+    nonce = str(request.csp_nonce).encode() if packed["gap"] else b""
+    if compression.accepts_gzip(request):
+        response = HttpResponse(compression.gzip_with(packed, nonce))
+        response["Content-Encoding"] = "gzip"
+    else:
+        response = HttpResponse(compression.plain_with(packed, nonce))
+    for name, value in entry["headers"]:
+        response[name] = value
+    patch_vary_headers(response, ("Accept-Encoding",))
+    response["Content-Length"] = str(len(response.content))
+    response["X-Page-Cache"] = state
+    return _public(request, response, entry["etag"], entry["rendered_at"])
+
+
+def _lookup(key):
+    """(fresh entry or None, stale entry or None, current version token)."""
+    found = caching.get_many([VERSION_KEY, key])
+    token = caching.version(CONTENT, found)
+    stored = found.get(key)
+    if not (isinstance(stored, tuple) and len(stored) == 2 and isinstance(stored[1], dict) and "packed" in stored[1]):
+        return None, None, token
+    return (stored[1], None, token) if stored[0] == token else (None, stored[1], token)
+
+
+def _wait_for(key):
+    """Another request is rendering this page: wait for its entry (None after WAIT_SECONDS)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        entry, _token = caching.get_versioned(CONTENT, key)
+        if entry is not None and "packed" in entry:
+            return entry
+    return None
+
+
+def _store(key, token, entry, lock):
+    caching.set_versioned(key, entry, token, _entry_seconds())
+    caching.delete(lock)
+
+
 def cache_public_page(view=None, *, query=()):
     """Cache a public view's page in the shared cache (see the module docstring)."""
     allowed_params = frozenset(query)
@@ -140,31 +221,73 @@ def cache_public_page(view=None, *, query=()):
                 return response
 
             key = _cache_key(request, allowed_params) if is_enabled() else None
-            version = None
+            lock = None
             if key is not None:
-                entry, version = caching.get_versioned(CONTENT, key)
+                entry, stale, token = _lookup(key)
                 if entry is not None:
-                    response = HttpResponse(caching.nonce_in(entry["body"], request))
-                    for name, value in entry["headers"]:
-                        response[name] = value
-                    response["X-Page-Cache"] = "hit"
-                    return _public(request, response, entry["etag"], entry["rendered_at"])
-
-            response = _render(view_func(request, *args, **kwargs))
-            if not _storable(request, response):
-                response["X-Page-Cache"] = "bypass"
-                return response
-            body = caching.nonce_out(response.content, request)
-            etag, rendered_at = _etag(body), time.time()
-            if key is not None:
-                headers = [(k, v) for k, v in response.items() if k.lower() not in _UNSTORED_HEADERS]
-                entry = {"body": body, "headers": headers, "etag": etag, "rendered_at": rendered_at}
-                caching.set_versioned(key, entry, version, _entry_seconds())
-                response["X-Page-Cache"] = "miss"
+                    return _serve(request, entry, "hit")
+                lock = LOCK_PREFIX + key[len(KEY_PREFIX) :] + ":" + token
+                if not caching.add(lock, 1, LOCK_SECONDS):
+                    # Someone else is rendering this page right now: do not render it a second time.
+                    if stale is not None:
+                        return _serve(request, stale, "stale")
+                    entry = _wait_for(key)
+                    if entry is not None:
+                        return _serve(request, entry, "hit")
+                    lock = None  # waited long enough: render without the lock
+            try:
+                response = _render(view_func(request, *args, **kwargs))
+                entry = _entry(request, response) if _storable(request, response) else None
+            except BaseException:
+                if lock:
+                    caching.delete(lock)
+                raise
+            if entry is None:
+                if lock:
+                    caching.delete(lock)
+                if not _storable(request, response):
+                    response["X-Page-Cache"] = "bypass"
+                    return response
+                response["X-Page-Cache"] = "off"  # storable but not packable (a NUL byte): sent as rendered
+                return _public(request, response, _etag(caching.nonce_out(response.content, request)), time.time())
+            if key is None:
+                return _serve(request, entry, "off")
+            served = _serve(request, entry, "miss")
+            if getattr(request, "_page_cache_middleware", False):
+                served._page_cache_pending = (key, token, entry, lock)  # stored by the middleware, headers final
             else:
-                response["X-Page-Cache"] = "off"
-            return _public(request, response, etag, rendered_at)
+                _store(key, token, entry, lock)
+            return served
 
         return wrapper
 
     return decorator(view) if view is not None else decorator
+
+
+class PageCacheMiddleware:
+    """Serve page-cache hits before the rest of the middleware runs; store new entries with final headers."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if is_enabled() and not _is_personal(request):
+            try:
+                language = translation.get_language_from_request(request)
+                key = _cache_key(request, None, language)
+            except DisallowedHost:
+                key = None  # Django answers 400 further in
+            if key is not None:
+                entry, _token = caching.get_versioned(CONTENT, key)
+                if entry is not None and "packed" in entry:
+                    return _serve(request, entry, "hit")
+        request._page_cache_middleware = True
+        response = self.get_response(request)
+        pending = getattr(response, "_page_cache_pending", None)
+        if pending is not None and response.status_code == 200 and not response.cookies:
+            key, token, entry, lock = pending
+            entry = {**entry, "headers": [(k, v) for k, v in response.items() if k.lower() not in _UNSTORED_HEADERS]}
+            _store(key, token, entry, lock)
+        elif pending is not None and pending[3]:
+            caching.delete(pending[3])
+        return response

@@ -72,6 +72,10 @@ MIDDLEWARE = [
     "clinic.middleware.SecurityHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # gzip for shareable responses only (never one with a CSRF token or a cookie: BREACH), see clinic/compression.py.
+    "clinic.compression.SharedPageGZipMiddleware",
+    # Page-cache hits are answered here, before sessions, auth, messages and locale (clinic/pagecache.py).
+    "clinic.pagecache.PageCacheMiddleware",
     # Database down: answer 503 with the branded page instead of a 500.
     "clinic.middleware.DatabaseUnavailableMiddleware",
     # NUL characters in a URL or form: 400 (PostgreSQL would refuse them with a 500).
