@@ -31,11 +31,28 @@ def count_words(text):
 
 
 class BodyMixin:
-    """Rendering shared by the models with a Markdown `body`."""
+    """A Markdown `body` rendered once, when it is saved: pages read the stored HTML and headings.
+
+    The models using it declare `body_rendered` and `body_toc` (see `rendered_body_fields`). Rows written without
+    `save()` (bulk inserts) have no stored HTML yet and are rendered when shown, as before.
+    """
+
+    def render_body(self):
+        """Render the body into the stored fields (done by `save()`)."""
+        self.body_rendered, self.body_toc = render_markdown(self.body, with_toc=True)
+
+    def save(self, *args, **kwargs):
+        self.render_body()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "body" in update_fields:
+            kwargs["update_fields"] = {*update_fields, "body_rendered", "body_toc"}
+        super().save(*args, **kwargs)
 
     @cached_property
     def body_html_and_toc(self):
-        """(sanitised HTML, headings) for the body; computed once per instance."""
+        """(sanitised HTML, headings) for the body: the stored rendering, or rendered now if there is none."""
+        if self.body_rendered or not self.body:
+            return self.body_rendered, self.body_toc or []
         return render_markdown(self.body, with_toc=True)
 
     @property
@@ -48,6 +65,14 @@ class BodyMixin:
 
     def absolute_url(self):
         return settings.SITE_URL + self.get_absolute_url()
+
+
+def rendered_body_fields():
+    """The stored rendering of a Markdown body: HTML and headings, never edited by hand."""
+    return (
+        models.TextField(_("body as HTML"), blank=True, default="", editable=False),
+        models.JSONField(_("body headings"), blank=True, default=list, editable=False),
+    )
 
 
 class Treatment(BodyMixin, models.Model):
@@ -68,6 +93,7 @@ class Treatment(BodyMixin, models.Model):
             "Careful claims only: “may help”, “research suggests”."
         ),
     )
+    body_rendered, body_toc = rendered_body_fields()
     meta_description = models.CharField(
         _("meta description"), max_length=300, blank=True, help_text=_("For search results; about 150 characters.")
     )
@@ -122,6 +148,7 @@ class Condition(BodyMixin, models.Model):
         blank=True,
         help_text=_("Markdown. Include “## Common causes” and “## When to see a doctor” sections."),
     )
+    body_rendered, body_toc = rendered_body_fields()
     meta_description = models.CharField(
         _("meta description"), max_length=300, blank=True, help_text=_("For search results; about 150 characters.")
     )
@@ -204,6 +231,7 @@ class Article(BodyMixin, models.Model):
             "Use careful claims (“may help”, “research suggests”) and end with “## When to see a doctor”."
         ),
     )
+    body_rendered, body_toc = rendered_body_fields()
     meta_description = models.CharField(
         _("meta description"),
         max_length=300,

@@ -127,6 +127,8 @@ class Command(BaseCommand):
                     reviewed_on=(now - timedelta(days=1 + i % 300)).date(),
                 )
             )
+        for article in new:
+            article.render_body()  # as save() would: pages read the stored HTML
         Article.objects.bulk_create(new, batch_size=200)
         created = list(Article.objects.filter(slug__in=[a.slug for a in new]))
         through = Article.conditions.through
