@@ -66,7 +66,7 @@ def queue(kind, booking, *, note="", ics=""):
         "booking": booking,
         "clinic": facts,
         "note": note,
-        "manage_url": settings.SITE_URL + booking.get_absolute_url(),
+        "manage_url": settings.SITE_URL + booking.patient_url(),
         "book_url": f"{settings.SITE_URL}/book/?service={booking.service.slug}",
         "admin_url": f"{settings.SITE_URL}/{settings.ADMIN_URL}booking/booking/{booking.pk}/change/",
     }

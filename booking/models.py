@@ -202,6 +202,15 @@ class BookingQuerySet(models.QuerySet):
     def upcoming(self):
         return self.filter(start__gte=timezone.now())
 
+    def visible_to(self, user):
+        """Minimum necessary access: whoever works the bookings (the front desk) sees every patient;
+        a practitioner only the patients booked with them; anyone else none."""
+        if user.has_perm("booking.change_booking"):
+            return self
+        if user.has_perm("booking.view_booking"):
+            return self.filter(practitioner__user=user)
+        return self.none()
+
 
 class Booking(models.Model):
     reference = models.CharField(_("reference"), max_length=7, unique=True, default=new_reference, editable=False)
@@ -255,7 +264,9 @@ class Booking(models.Model):
         # No patient name here: __str__ ends up in logs and the admin's change history.
         return self.reference
 
-    def get_absolute_url(self):
+    # Deliberately not get_absolute_url: admin's "view on site" (/admin/r/<type>/<id>/) would hand the
+    # patient's own signed link to any staff account. Only emails to the patient carry it.
+    def patient_url(self):
         return reverse("booking:manage", kwargs={"token": self.manage_token()})
 
     @property
@@ -318,6 +329,31 @@ class BookingAccess(models.Model):
 
     def __str__(self):
         return f"{self.booking.reference} by {self.user}"
+
+
+class BulkAccess(models.Model):
+    """A read of many bookings at once in admin (the list, a schedule, a CSV export): who, when,
+    which filter, how many rows. Written only for pages that were actually shown."""
+
+    class View(models.TextChoices):
+        LIST = "list", _("Booking list")
+        SCHEDULE_DAY = "schedule_day", _("Day schedule")
+        SCHEDULE_WEEK = "schedule_week", _("Week schedule")
+        EXPORT = "export", _("CSV export")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    at = models.DateTimeField(default=timezone.now)
+    view = models.CharField(max_length=20, choices=View.choices)
+    query = models.CharField(_("filter"), max_length=500, blank=True)
+    rows = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("bulk read")
+        verbose_name_plural = _("bulk read log")
+
+    def __str__(self):
+        return f"{self.get_view_display()} by {self.user} ({self.rows})"
 
 
 class OutboxStatus(models.TextChoices):

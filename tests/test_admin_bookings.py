@@ -134,7 +134,7 @@ def test_changelist_query_count_is_constant(desk, desk_clinic):
         desk_clinic.booking(local(2 + i // 2, 9), practitioner=practitioner)
     thirty = _changelist_queries(desk)
     assert one == thirty, (one, thirty)
-    assert thirty <= 12
+    assert thirty <= 13  # 12 to show the list, 1 to write the bulk-read audit row
 
 
 def test_change_page_shows_details_notes_and_link(desk, desk_clinic):

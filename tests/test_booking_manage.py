@@ -34,7 +34,7 @@ def booking():
 
 def test_opening_the_link_changes_nothing(client, booking):
     before = BookingEvent.objects.count()
-    html = client.get(booking.get_absolute_url()).content.decode()
+    html = client.get(booking.patient_url()).content.decode()
     assert booking.reference in html and "Requested" in html
     client.get(f"/book/manage/{booking.manage_token()}/cancel/")  # a mail scanner following links
     booking.refresh_from_db()
@@ -72,7 +72,7 @@ def test_within_the_notice_period_the_page_asks_to_call(client, booking):
         end=timezone.now() + timedelta(hours=4),
         blocked_until=timezone.now() + timedelta(hours=4),
     )
-    html = client.get(booking.get_absolute_url()).content.decode()
+    html = client.get(booking.patient_url()).content.decode()
     assert "be changed online any more" in html and "(416) 555-0100" in html
     client.post(f"/book/manage/{booking.manage_token()}/cancel/")
     booking.refresh_from_db()
@@ -85,7 +85,7 @@ def test_link_stops_working_after_the_appointment(client, booking):
         end=timezone.now() - timedelta(hours=2),
         blocked_until=timezone.now() - timedelta(hours=2),
     )
-    html = client.get(booking.get_absolute_url()).content.decode()
+    html = client.get(booking.patient_url()).content.decode()
     assert "has passed" in html
     assert "Cancel this appointment" not in html
 

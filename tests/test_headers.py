@@ -71,7 +71,7 @@ def page_urls(site):
         "contact": "/contact/",
         "privacy": "/privacy/",
         "book": "/book/?service=physio-60",
-        "manage": site["booking"].get_absolute_url(),
+        "manage": site["booking"].patient_url(),
         "404": "/no-such-page/",
         "admin login": reverse("admin:login"),
         "healthz": "/healthz",

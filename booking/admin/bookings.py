@@ -19,7 +19,8 @@ from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from ..models import BookingAccess, BookingEvent
+from ..models import BookingEvent, BulkAccess
+from .audit import record_booking_read, record_bulk_read, shown
 from .common import clinic_tz, local_midnight
 from .export import ExportMixin
 from .frontdesk import FRONT_DESK_ACTIONS, FrontDeskActionsMixin, available_actions
@@ -116,12 +117,25 @@ class BookingAdmin(FrontDeskActionsMixin, ScheduleMixin, ExportMixin, admin.Mode
     inlines = [BookingEventInline]
     actions = [*FRONT_DESK_ACTIONS, "export_csv"]
     editable_fields = ["telehealth_url", "staff_notes"]
+    # No "view on site": a booking's page on the site is the patient's own signed link (see Booking.patient_url).
+    view_on_site = False
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     class Media:
         css = {"all": ["admin-extra/booking.css"]}
 
     # The list --------------------------------------------------------------------------------
+
+    def get_queryset(self, request):
+        # Every booking view (list, page, schedules, export, actions) reads through here.
+        return super().get_queryset(request).visible_to(request.user)
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", None) and response.context_data.get("cl")
+        if shown(response) and changelist is not None:
+            record_bulk_read(request, BulkAccess.View.LIST, len(changelist.result_list))
+        return response
 
     def get_ordering(self, request):
         # Upcoming first (soonest at the top), then the past (most recent first).
@@ -196,11 +210,12 @@ class BookingAdmin(FrontDeskActionsMixin, ScheduleMixin, ExportMixin, admin.Mode
     def change_view(self, request, object_id, form_url="", extra_context=None):
         booking = self.get_object(request, object_id)
         extra_context = dict(extra_context or {})
-        if booking is not None and request.method == "GET":
-            BookingAccess.objects.create(booking=booking, user=request.user)
         if booking is not None and self.has_change_permission(request, booking):
             extra_context["booking_actions"] = available_actions(booking)
-        return super().change_view(request, object_id, form_url, extra_context=extra_context)
+        response = super().change_view(request, object_id, form_url, extra_context=extra_context)
+        if booking is not None and request.method == "GET" and shown(response):
+            record_booking_read(request, booking)  # only a page that was shown; never a 403 or a redirect
+        return response
 
     def construct_change_message(self, request, form, formsets, add=False):
         # Only the names of the changed fields, never their values: the admin's history must not

@@ -9,6 +9,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .. import exports
+from ..models import BulkAccess
+from .audit import record_bulk_read
 
 
 class ExportMixin:
@@ -26,8 +28,12 @@ class ExportMixin:
         except IncorrectLookupParameters:
             messages.error(request, gettext("These filters are not valid; nothing was exported."))
             return HttpResponseRedirect(reverse("admin:booking_booking_changelist"))
-        return exports.bookings_csv_response(changelist.get_queryset(request))
+        queryset = changelist.get_queryset(request)
+        record_bulk_read(request, BulkAccess.View.EXPORT, queryset.count())
+        return exports.bookings_csv_response(queryset)
 
     @admin.action(description=_("Export selected bookings as CSV"), permissions=["export"])
     def export_csv(self, request, queryset):
+        references = sorted(queryset.values_list("reference", flat=True))
+        record_bulk_read(request, BulkAccess.View.EXPORT, len(references), "selected: " + ", ".join(references))
         return exports.bookings_csv_response(queryset.select_related(*self.list_select_related))

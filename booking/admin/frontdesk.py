@@ -150,6 +150,8 @@ class FrontDeskActionsMixin:
         return booking
 
     def booking_for_change(self, request, object_id):
+        if not self.has_change_permission(request):
+            raise PermissionDenied
         booking = self.get_object(request, object_id)
         if booking is None:
             raise Http404(gettext("No booking with this id."))

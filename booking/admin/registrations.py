@@ -13,7 +13,17 @@ from clinic.admin import PractitionerAdmin as ClinicPractitionerAdmin
 from clinic.models import Practitioner
 
 from .. import emails
-from ..models import Booking, BookingAccess, Closure, OutboxEmail, OutboxStatus, Service, TimeOff, WorkingHours
+from ..models import (
+    Booking,
+    BookingAccess,
+    BulkAccess,
+    Closure,
+    OutboxEmail,
+    OutboxStatus,
+    Service,
+    TimeOff,
+    WorkingHours,
+)
 from .bookings import BookingAdmin
 from .forms import WorkingHoursFormSet
 from .schedule import front_desk_index_context
@@ -115,6 +125,25 @@ class BookingAccessAdmin(admin.ModelAdmin):
     list_filter = ["user"]
     date_hierarchy = "at"
     search_fields = ["booking__reference"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(BulkAccess)
+class BulkAccessAdmin(admin.ModelAdmin):
+    """Reads of many bookings at once (list, schedules, CSV exports): who, when, which filter, how many rows."""
+
+    list_display = ["at", "user", "view", "query", "rows"]
+    list_select_related = ["user"]
+    list_filter = ["view", "user"]
+    date_hierarchy = "at"
 
     def has_add_permission(self, request):
         return False

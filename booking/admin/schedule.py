@@ -14,7 +14,8 @@ from django.utils.translation import gettext
 from clinic.models import Practitioner
 
 from ..forms import parse_date
-from ..models import Booking, BookingStatus
+from ..models import Booking, BookingStatus, BulkAccess
+from .audit import record_bulk_read
 from .common import HIDDEN_IN_SCHEDULE, change_url, clinic_tz, local_midnight
 
 
@@ -41,7 +42,10 @@ class ScheduleMixin:
 
     def schedule_practitioners(self, request, bookings):
         ids = {b.practitioner_id for b in bookings}
-        return list(Practitioner.objects.filter(Q(is_active=True) | Q(pk__in=ids)).order_by("order", "name"))
+        practitioners = Practitioner.objects.filter(Q(is_active=True) | Q(pk__in=ids))
+        if not request.user.has_perm("booking.change_booking"):
+            practitioners = practitioners.filter(user=request.user)  # a practitioner's own column only
+        return list(practitioners.order_by("order", "name"))
 
     def schedule_context(self, request, title, **extra):
         return {
@@ -84,6 +88,7 @@ class ScheduleMixin:
             next=(day + timedelta(days=1)).isoformat(),
             today=timezone.localdate(timezone=clinic_tz()).isoformat(),
         )
+        record_bulk_read(request, BulkAccess.View.SCHEDULE_DAY, len(bookings))
         return TemplateResponse(request, "admin/booking/booking/schedule_day.html", context)
 
     def schedule_week_view(self, request):
@@ -113,19 +118,21 @@ class ScheduleMixin:
             next=(monday + timedelta(days=7)).isoformat(),
             today=today.isoformat(),
         )
+        record_bulk_read(request, BulkAccess.View.SCHEDULE_WEEK, len(bookings))
         return TemplateResponse(request, "admin/booking/booking/schedule_week.html", context)
 
 
 # --- Admin index ---------------------------------------------------------------------------------
 
 
-def front_desk_counts(now=None):
+def front_desk_counts(now=None, bookings=None):
     """Today's and tomorrow's bookings and the requests waiting for review: one aggregate query."""
     now = now or timezone.now()
+    bookings = Booking.objects.all() if bookings is None else bookings
     today = timezone.localdate(now, timezone=clinic_tz())
     edges = [local_midnight(today + timedelta(days=i)) for i in range(3)]
     shown = ~Q(status__in=HIDDEN_IN_SCHEDULE)
-    return Booking.objects.aggregate(
+    return bookings.aggregate(
         today=Count("pk", filter=shown & Q(start__gte=edges[0], start__lt=edges[1])),
         tomorrow=Count("pk", filter=shown & Q(start__gte=edges[1], start__lt=edges[2])),
         waiting=Count("pk", filter=Q(status=BookingStatus.REQUESTED, start__gte=now)),
@@ -140,7 +147,7 @@ def front_desk_index_context(request):
     day_url = reverse("admin:booking_booking_schedule_day")
     return {
         "front_desk": {
-            **front_desk_counts(),
+            **front_desk_counts(bookings=Booking.objects.visible_to(request.user)),
             "day_url": day_url,
             "tomorrow_url": f"{day_url}?date={tomorrow.isoformat()}",
             "week_url": reverse("admin:booking_booking_schedule_week"),
