@@ -8,7 +8,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
 from booking.models import Booking, BookingAccess, BulkAccess
-from tests.frontdesk_factories import Setup, local, make_staff
+from tests.factories import FrontDeskClinic, local, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ EXPORT = reverse("admin:booking_booking_export")
 
 @pytest.fixture
 def clinic():
-    setup = Setup()
+    setup = FrontDeskClinic()
     setup.pat.user = make_staff("pat", "Practitioner")
     setup.pat.save()
     setup.own = setup.booking(local(2, 9), practitioner=setup.pat, email="own@example.com")
