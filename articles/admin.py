@@ -1,9 +1,23 @@
+import datetime
+
 from django.contrib import admin, messages
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import Article, ArticleFAQ, ArticleReference, Condition, Treatment, TreatmentFAQ
+from . import quality
+from .models import (
+    Article,
+    ArticleFAQ,
+    ArticleReference,
+    Condition,
+    ConditionReference,
+    Treatment,
+    TreatmentFAQ,
+    TreatmentReference,
+)
+from .trust import DUE_SOON_DAYS, REVIEW_INTERVAL_MONTHS, ReviewStatus, add_months
 
 
 class TreatmentFAQInline(admin.StackedInline):
@@ -18,38 +32,117 @@ class ArticleFAQInline(admin.StackedInline):
     fields = ["order", "question", "answer"]
 
 
-class ArticleReferenceInline(admin.TabularInline):
-    model = ArticleReference
+class ReferenceInline(admin.TabularInline):
     extra = 0
-    fields = ["order", "title", "publisher", "year", "url"]
+    min_num = 0
+    fields = ["order", "title", "publisher", "year", "url", "doi"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
+class ArticleReferenceInline(ReferenceInline):
+    model = ArticleReference
+
+
+class TreatmentReferenceInline(ReferenceInline):
+    model = TreatmentReference
+
+
+class ConditionReferenceInline(ReferenceInline):
+    model = ConditionReference
+
+
+class ReviewDueFilter(admin.SimpleListFilter):
+    title = _("review")
+    parameter_name = "review"
+
+    def lookups(self, request, model_admin):
+        return [(s.value, s.label) for s in ReviewStatus]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        overdue_before = add_months(today, -REVIEW_INTERVAL_MONTHS)
+        due_soon_before = add_months(today + datetime.timedelta(days=DUE_SOON_DAYS), -REVIEW_INTERVAL_MONTHS)
+        match self.value():
+            case ReviewStatus.MISSING:
+                return queryset.filter(reviewed_on__isnull=True)
+            case ReviewStatus.OVERDUE:
+                return queryset.filter(reviewed_on__lt=overdue_before)
+            case ReviewStatus.DUE_SOON:
+                return queryset.filter(reviewed_on__gte=overdue_before, reviewed_on__lte=due_soon_before)
+            case ReviewStatus.CURRENT:
+                return queryset.filter(reviewed_on__gt=due_soon_before)
+        return queryset
+
+
+class ReviewedPageAdmin(admin.ModelAdmin):
+    """Review dates and content warnings for every medical page type."""
+
+    trust_fieldset = (_("Review"), {"fields": ["author", "reviewer", "reviewed_on"]})
+
+    @admin.display(description=_("review"), ordering="reviewed_on")
+    def review_state(self, obj):
+        status = ReviewStatus(obj.review_status())
+        if obj.next_review_on:
+            return _("%(status)s (next by %(day)s)") % {"status": status.label, "day": obj.next_review_on}
+        return status.label
+
+    def changelist_view(self, request, extra_context=None):
+        due = [p for p in self.get_queryset(request) if p.review_status() != ReviewStatus.CURRENT]
+        if due:
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d page needs its medical review soon or now: %(names)s.",
+                    "%(count)d pages need their medical review soon or now: %(names)s.",
+                    len(due),
+                )
+                % {"count": len(due), "names": ", ".join(str(p) for p in due)},
+                messages.WARNING,
+            )
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, object_id)
+        if obj is not None and request.method == "GET":
+            for problem in quality.problems(obj):
+                self.message_user(request, _("Before this page can be trusted: %s.") % problem, messages.WARNING)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
 @admin.register(Treatment)
-class TreatmentAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "order", "updated"]
+class TreatmentAdmin(ReviewedPageAdmin):
+    list_display = ["name", "slug", "order", "review_state", "updated"]
     list_editable = ["order"]
+    list_filter = [ReviewDueFilter]
     search_fields = ["name", "summary", "body"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["practitioners"]
-    inlines = [TreatmentFAQInline]
-    fields = ["name", "slug", "summary", "meta_description", "body", "practitioners", "order"]
+    inlines = [TreatmentFAQInline, TreatmentReferenceInline]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "summary", "meta_description", "body", "practitioners", "order"]}),
+        ReviewedPageAdmin.trust_fieldset,
+    ]
 
 
 @admin.register(Condition)
-class ConditionAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "order", "updated"]
+class ConditionAdmin(ReviewedPageAdmin):
+    list_display = ["name", "slug", "order", "review_state", "updated"]
     list_editable = ["order"]
+    list_filter = [ReviewDueFilter]
     search_fields = ["name", "summary", "body"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["treatments"]
-    fields = ["name", "slug", "summary", "meta_description", "body", "treatments", "order"]
+    inlines = [ConditionReferenceInline]
+    fieldsets = [
+        (None, {"fields": ["name", "slug", "summary", "meta_description", "body", "treatments", "order"]}),
+        ReviewedPageAdmin.trust_fieldset,
+    ]
 
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
-    list_display = ["title", "status", "treatment", "author", "published_at", "reviewed_on"]
-    list_filter = ["status", "treatment", "conditions", "author"]
+class ArticleAdmin(ReviewedPageAdmin):
+    list_display = ["title", "status", "treatment", "author", "published_at", "review_state"]
+    list_filter = ["status", ReviewDueFilter, "treatment", "conditions", "author"]
     list_select_related = ["treatment", "author"]
     search_fields = ["title", "summary", "body"]
     prepopulated_fields = {"slug": ["title"]}
@@ -61,7 +154,7 @@ class ArticleAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["title", "slug", "summary", "body"]}),
         (_("Topic"), {"fields": ["treatment", "conditions"]}),
-        (_("People"), {"fields": ["author", "reviewer", "reviewed_on"]}),
+        ReviewedPageAdmin.trust_fieldset,
         (_("Publishing"), {"fields": ["status", "published_at", "meta_description"]}),
         (_("Image"), {"fields": ["hero_image", "hero_alt"], "classes": ["collapse"]}),
         (_("History"), {"fields": ["created", "updated"], "classes": ["collapse"]}),

@@ -13,7 +13,16 @@ from django.utils import timezone
 from clinic.content import practitioner_treatments, read_front_matter
 from clinic.models import Practitioner
 
-from .models import Article, ArticleFAQ, ArticleReference, Condition, Treatment, TreatmentFAQ
+from .models import (
+    Article,
+    ArticleFAQ,
+    ArticleReference,
+    Condition,
+    ConditionReference,
+    Treatment,
+    TreatmentFAQ,
+    TreatmentReference,
+)
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
 PUBLISH_TIME = time(9, 0)  # articles go live at 09:00 on their date, clinic time
@@ -27,7 +36,7 @@ def _publish_datetime(day):
     return timezone.make_aware(datetime.combine(day, PUBLISH_TIME), timezone.get_default_timezone())
 
 
-def _page_fields(meta, body):
+def _page_fields(meta, body, path):
     """The fields treatments and conditions share, from a content file."""
     return {
         "name": meta["name"],
@@ -35,7 +44,34 @@ def _page_fields(meta, body):
         "meta_description": meta.get("meta_description", ""),
         "order": meta.get("order", 0),
         "body": body,
+        **_trust_fields(meta, path),
     }
+
+
+def _trust_fields(meta, path):
+    """Author, reviewer and review date: the trust block every medical page carries."""
+    return {
+        "author": _practitioner(meta.get("author"), path),
+        "reviewer": _practitioner(meta.get("reviewer"), path),
+        "reviewed_on": meta.get("reviewed"),
+    }
+
+
+def _create_references(model, meta, **owner):
+    refs = meta.get("reference", [])
+    model.objects.bulk_create(
+        model(
+            **owner,
+            order=i,
+            title=r["title"],
+            publisher=r.get("publisher", ""),
+            year=r.get("year"),
+            url=r.get("url", ""),
+            doi=r.get("doi", ""),
+        )
+        for i, r in enumerate(refs, start=1)
+    )
+    return len(refs)
 
 
 def _load_treatments():
@@ -44,10 +80,10 @@ def _load_treatments():
         meta, body = read_front_matter(path)
         treatment, new = Treatment.objects.get_or_create(
             slug=meta["slug"],
-            defaults=_page_fields(meta, body),
+            defaults=_page_fields(meta, body, path),
         )
         if new:
-            created += 1
+            created += 1 + _create_references(TreatmentReference, meta, treatment=treatment)
             TreatmentFAQ.objects.bulk_create(
                 TreatmentFAQ(treatment=treatment, order=i, question=f["question"], answer=f["answer"])
                 for i, f in enumerate(meta.get("faq", []), start=1)
@@ -70,10 +106,10 @@ def _load_conditions():
         meta, body = read_front_matter(path)
         condition, new = Condition.objects.get_or_create(
             slug=meta["slug"],
-            defaults=_page_fields(meta, body),
+            defaults=_page_fields(meta, body, path),
         )
         if new:
-            created += 1
+            created += 1 + _create_references(ConditionReference, meta, condition=condition)
             condition.treatments.add(*Treatment.objects.filter(slug__in=meta.get("treatments", [])))
     return created
 
@@ -101,31 +137,18 @@ def _load_articles():
             meta_description=meta.get("meta_description", ""),
             body=body,
             treatment=Treatment.objects.filter(slug=meta.get("treatment", "")).first(),
-            author=_practitioner(meta["author"], path),
-            reviewer=_practitioner(meta.get("reviewer"), path),
             status=Article.Status.PUBLISHED if published else Article.Status.DRAFT,
             published_at=_publish_datetime(published) if published else None,
-            reviewed_on=meta.get("reviewed"),
+            **_trust_fields(meta, path),
         )
         article.conditions.add(*Condition.objects.filter(slug__in=meta.get("conditions", [])))
         faqs = meta.get("faq", [])
-        refs = meta.get("reference", [])
         ArticleFAQ.objects.bulk_create(
             ArticleFAQ(article=article, order=i, question=f["question"], answer=f["answer"])
             for i, f in enumerate(faqs, start=1)
         )
-        ArticleReference.objects.bulk_create(
-            ArticleReference(
-                article=article,
-                order=i,
-                title=r["title"],
-                publisher=r.get("publisher", ""),
-                year=r.get("year"),
-                url=r.get("url", ""),
-            )
-            for i, r in enumerate(refs, start=1)
-        )
-        created += 1 + len(faqs) + len(refs)
+        refs = _create_references(ArticleReference, meta, article=article)
+        created += 1 + len(faqs) + refs
     return created
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from clinic.markdown import render_markdown
 
 from . import seo
+from .trust import ReferenceBase, ReviewedPage
 
 WORDS_PER_MINUTE = 220
 RESERVED_ARTICLE_SLUGS = {"feed"}  # /articles/feed/ is the RSS feed
@@ -75,7 +76,7 @@ def rendered_body_fields():
     )
 
 
-class Treatment(BodyMixin, models.Model):
+class Treatment(BodyMixin, ReviewedPage):
     name = models.CharField(_("name"), max_length=100, help_text=_("As patients know it, e.g. “Acupuncture”."))
     slug = models.SlugField(
         _("slug"), max_length=100, unique=True, help_text=_("The web address: /treatments/<slug>/.")
@@ -133,11 +134,12 @@ class Treatment(BodyMixin, models.Model):
             "description": self.meta_description or self.summary,
             "dateModified": seo.iso(self.updated),
             "about": {"@type": "MedicalTherapy", "name": self.name},
+            **self.trust_json_ld(),
         }
         return {k: v for k, v in data.items() if v is not None}
 
 
-class Condition(BodyMixin, models.Model):
+class Condition(BodyMixin, ReviewedPage):
     name = models.CharField(_("name"), max_length=100, help_text=_("e.g. “Muscle cramps”."))
     slug = models.SlugField(
         _("slug"), max_length=100, unique=True, help_text=_("The web address: /conditions/<slug>/.")
@@ -183,6 +185,7 @@ class Condition(BodyMixin, models.Model):
             "description": self.meta_description or self.summary,
             "dateModified": seo.iso(self.updated),
             "about": {"@type": "MedicalCondition", "name": self.name},
+            **self.trust_json_ld(),
         }
         return {k: v for k, v in data.items() if v is not None}
 
@@ -210,7 +213,7 @@ class ArticleQuerySet(models.QuerySet):
         return self.filter(status=Article.Status.PUBLISHED).update(status=Article.Status.DRAFT, updated=timezone.now())
 
 
-class Article(BodyMixin, models.Model):
+class Article(BodyMixin, ReviewedPage):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         PUBLISHED = "published", _("Published")
@@ -248,20 +251,12 @@ class Article(BodyMixin, models.Model):
         help_text=_("The treatment the article is about; its “Book” button links to it."),
     )
     conditions = models.ManyToManyField(Condition, related_name="articles", blank=True, verbose_name=_("conditions"))
+    # Every article has an author (the trust block's reviewer and review date come from ReviewedPage).
     author = models.ForeignKey(
         "clinic.Practitioner",
         on_delete=models.PROTECT,
         related_name="articles",
         verbose_name=_("author"),
-    )
-    reviewer = models.ForeignKey(
-        "clinic.Practitioner",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="reviewed_articles",
-        verbose_name=_("reviewed by"),
-        help_text=_("A second practitioner who checked the article for accuracy."),
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.DRAFT)
     published_at = models.DateTimeField(
@@ -270,9 +265,6 @@ class Article(BodyMixin, models.Model):
         blank=True,
         db_index=True,
         help_text=_("The article is public from this moment once its status is Published. A future date schedules it."),
-    )
-    reviewed_on = models.DateField(
-        _("last reviewed"), null=True, blank=True, help_text=_("When the content was last checked for accuracy.")
     )
     hero_image = models.ImageField(
         _("hero image"),
@@ -317,8 +309,7 @@ class Article(BodyMixin, models.Model):
             errors["hero_alt"] = _("Describe the image for people who cannot see it.")
         if self.slug in RESERVED_ARTICLE_SLUGS:
             errors["slug"] = _("“%(slug)s” is used by the site itself; choose another slug.") % {"slug": self.slug}
-        if self.reviewer_id and self.reviewer_id == self.author_id:
-            errors["reviewer"] = _("The reviewer should be someone other than the author.")
+        errors.update(self.review_errors())
         if errors:
             raise ValidationError(errors)
 
@@ -382,11 +373,9 @@ class Article(BodyMixin, models.Model):
             "description": self.description,
             "inLanguage": "en",
             "wordCount": self.word_count,
-            "author": seo.person(self.author),
             "datePublished": seo.iso(self.published_at),
             "dateModified": seo.iso(self.updated or self.published_at),
-            "lastReviewed": self.reviewed_on.isoformat() if self.reviewed_on else None,
-            "reviewedBy": seo.person(self.reviewer) if self.reviewer_id else None,
+            **self.trust_json_ld(),
             "publisher": {"@type": "MedicalOrganization", "name": publisher_name, "url": settings.SITE_URL + "/"}
             if publisher_name
             else None,
@@ -425,20 +414,24 @@ class ArticleFAQ(FAQBase):
         verbose_name_plural = _("article FAQs")
 
 
-class ArticleReference(models.Model):
+class ArticleReference(ReferenceBase):
     article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="references")
-    order = models.PositiveSmallIntegerField(_("order"), default=0)
-    title = models.CharField(_("title"), max_length=300)
-    publisher = models.CharField(
-        _("publisher"), max_length=200, help_text=_("e.g. NHS, Mayo Clinic, Cochrane Database of Systematic Reviews.")
-    )
-    year = models.PositiveSmallIntegerField(_("year"), null=True, blank=True)
-    url = models.URLField(_("link"), max_length=500, blank=True, help_text=_("Only real, checked sources."))
 
-    class Meta:
-        ordering = ["order", "id"]
-        verbose_name = _("reference")
-        verbose_name_plural = _("references")
+    class Meta(ReferenceBase.Meta):
+        pass
 
-    def __str__(self):
-        return f"{self.title} ({self.publisher}{', ' + str(self.year) if self.year else ''})"
+
+class TreatmentReference(ReferenceBase):
+    treatment = models.ForeignKey(Treatment, on_delete=models.CASCADE, related_name="references")
+
+    class Meta(ReferenceBase.Meta):
+        verbose_name = _("treatment reference")
+        verbose_name_plural = _("treatment references")
+
+
+class ConditionReference(ReferenceBase):
+    condition = models.ForeignKey(Condition, on_delete=models.CASCADE, related_name="references")
+
+    class Meta(ReferenceBase.Meta):
+        verbose_name = _("condition reference")
+        verbose_name_plural = _("condition references")

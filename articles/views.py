@@ -54,7 +54,7 @@ class HomeView(PublishedArticlesMixin, TemplateView):
             treatments=Treatment.objects.all(),
             conditions=Condition.objects.all(),
             latest_articles=self.published_articles()[:3],
-            practitioners=Practitioner.objects.active(),
+            practitioners=Practitioner.objects.bookable(),
             clinic_json_ld=clinic_json_ld(get_facts(), self.request),
         )
         return ctx
@@ -76,8 +76,8 @@ class TreatmentListView(BreadcrumbMixin, ListView):
 class TreatmentDetailView(BreadcrumbMixin, PublishedArticlesMixin, DetailView):
     template_name = "articles/treatment_detail.html"
     context_object_name = "treatment"
-    queryset = Treatment.objects.prefetch_related(
-        "faqs", "conditions", Prefetch("practitioners", queryset=Practitioner.objects.active())
+    queryset = Treatment.objects.select_related("author", "reviewer").prefetch_related(
+        "faqs", "conditions", "references", Prefetch("practitioners", queryset=Practitioner.objects.active())
     )
 
     def get_services(self, treatment):
@@ -105,7 +105,7 @@ class TreatmentDetailView(BreadcrumbMixin, PublishedArticlesMixin, DetailView):
 class ConditionDetailView(BreadcrumbMixin, PublishedArticlesMixin, DetailView):
     template_name = "articles/condition_detail.html"
     context_object_name = "condition"
-    queryset = Condition.objects.prefetch_related("treatments")
+    queryset = Condition.objects.select_related("author", "reviewer").prefetch_related("treatments", "references")
 
     def get_breadcrumbs(self):
         return [HOME, (self.object.name, self.request.path)]

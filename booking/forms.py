@@ -120,7 +120,7 @@ class ChoicesForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["service"].queryset = Service.objects.active().select_related("treatment")
         self.fields["location"].queryset = Location.objects.filter(is_active=True)
-        self.fields["practitioner"].queryset = Practitioner.objects.active()
+        self.fields["practitioner"].queryset = Practitioner.objects.bookable()
 
     def describe_fits(self):
         """Tell each service option which visit types, practitioners and locations fit it (for the script)."""

@@ -53,7 +53,7 @@ def _initial_from_query(params):
         initial["service"] = service.pk
     practitioner = str(params.get("practitioner", ""))[:60]
     if practitioner:
-        p = Practitioner.objects.active().filter(slug=practitioner).first()
+        p = Practitioner.objects.bookable().filter(slug=practitioner).first()
         if p:
             initial["practitioner"] = p.pk
     return initial

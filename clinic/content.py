@@ -47,6 +47,10 @@ def load(log=print):
                 "summary": meta.get("summary", ""),
                 "bio": body,
                 "order": meta.get("order", 0),
+                "college": meta.get("college", ""),
+                "registration_number": meta.get("registration_number", ""),
+                "sees_patients": meta.get("sees_patients", True),
+                "is_clinical_reviewer": meta.get("clinical_reviewer", False),
             },
         )
         created += new

@@ -7,6 +7,8 @@ from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from .regulators import College, register_url
+
 
 class Weekday(models.IntegerChoices):
     MONDAY = 0, _("Monday")
@@ -74,6 +76,20 @@ class ClinicProfile(models.Model):
     def clean(self):
         if self.banner_link_url and not self.banner_link_url.startswith("/"):
             raise ValidationError({"banner_link_url": _("Use a path on this site that starts with “/”.")})
+        foreign = self.foreign_numbers(self.banner_text)
+        if foreign:
+            # The banner adds the clinic's own call and text links; a typed number drifts out of date.
+            msg = _("%(numbers)s is not the clinic's phone or text number. The banner adds those links itself.")
+            raise ValidationError({"banner_text": msg % {"numbers": ", ".join(foreign)}})
+
+    def foreign_numbers(self, text):
+        """Phone numbers in `text` that are neither the clinic's phone nor its SMS number."""
+        own = {dialable(n) for n in (self.phone, self.sms_number) if n}
+        found = {
+            phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164)
+            for m in phonenumbers.PhoneNumberMatcher(text or "", settings.PHONE_REGION)
+        }
+        return sorted(found - own)
 
     @property
     def phone_href(self):
@@ -140,6 +156,10 @@ class PractitionerQuerySet(models.QuerySet):
     def active(self):
         return self.filter(is_active=True)
 
+    def bookable(self):
+        """Active practitioners who see patients (the clinic's medical reviewer does not)."""
+        return self.active().filter(sees_patients=True)
+
 
 class Practitioner(models.Model):
     name = models.CharField(_("name"), max_length=120)
@@ -150,6 +170,32 @@ class Practitioner(models.Model):
     bio = models.TextField(_("bio"), blank=True, help_text=_("Markdown. A short paragraph or two."))
     photo = models.ImageField(_("photo"), upload_to="team/", blank=True)
     photo_alt = models.CharField(_("photo description"), max_length=200, blank=True)
+    college = models.CharField(
+        _("regulatory college"),
+        max_length=20,
+        choices=College.choices,
+        blank=True,
+        help_text=_("The college the practitioner is registered with; patients can check the public register."),
+    )
+    registration_number = models.CharField(
+        _("registration number"),
+        max_length=30,
+        blank=True,
+        help_text=_("As the college's public register shows it. Printed on receipts."),
+    )
+    sees_patients = models.BooleanField(
+        _("sees patients"),
+        default=True,
+        help_text=_("Off for someone who only reviews the clinic's health information and cannot be booked."),
+    )
+    is_clinical_reviewer = models.BooleanField(
+        _("clinical reviewer"),
+        default=False,
+        help_text=_(
+            "A physician qualified to review pages about medication, pregnancy and warning signs. "
+            "Pages that touch these need this reviewer."
+        ),
+    )
     video_room_url = models.URLField(
         _("default video room"), blank=True, help_text=_("Used for telehealth visits when a booking has no own link.")
     )
@@ -182,6 +228,12 @@ class Practitioner(models.Model):
     def name_with_credentials(self):
         return f"{self.name}, {self.credentials}" if self.credentials else self.name
 
+    @property
+    def register_url(self):
+        return register_url(self.college)
+
     def clean(self):
+        if self.college and not self.registration_number.strip():
+            raise ValidationError({"registration_number": _("Give the registration number the college lists.")})
         if self.photo and not self.photo_alt:
             raise ValidationError({"photo_alt": _("Describe the photo for people who cannot see it.")})

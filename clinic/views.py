@@ -54,6 +54,11 @@ class PrivacyView(TemplateView):
         return ctx
 
 
+@method_decorator(cache_public_page, name="dispatch")
+class PatientPageView(TemplateView):
+    """A patient information page (first visit, accessibility, telehealth): a template and the clinic's facts."""
+
+
 @never_cache
 def healthz(request):
     """Machine-readable health of the database and the cache, for the load balancer."""

@@ -231,7 +231,7 @@ def test_publish_and_unpublish_queryset():
 
 def test_load_content_creates_everything_once(site_content):
     assert Treatment.objects.count() == 4
-    assert Condition.objects.count() == 3
+    assert Condition.objects.count() == 6
     assert Article.objects.published().count() >= 6
     for article in Article.objects.all():
         assert article.faqs.count() >= 4, article.slug
@@ -354,10 +354,10 @@ def test_article_page(client, site_content):
     assert html.count("<h1") == 1
     assert f"{article.reading_time} minute read" in html
     assert 'By <a href="/team/mei-ling-tran/" rel="author">Mei-Ling Tran, R.Ac, Dipl. Ac</a>' in html
-    assert 'Reviewed by <a href="/team/daniel-okafor/">Daniel Okafor, PT, MScPT</a>' in html
+    assert 'Medically reviewed by <a href="/team/priya-raman/">Dr. Priya Raman, MD, CCFP (SEM)</a>' in html
     # Dates in the clinic's time zone (America/Toronto: 09:00 EDT on publication day).
     assert '<time datetime="2026-04-14T09:00:00-04:00">' in html
-    assert '<time datetime="2026-09-02">' in html
+    assert '<time datetime="2026-11-20">' in html
     assert "Last reviewed" in html
     # Table of contents linking to the headings.
     assert 'class="toc"' in html and 'href="#when-to-see-a-doctor"' in html and 'id="when-to-see-a-doctor"' in html

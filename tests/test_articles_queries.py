@@ -32,8 +32,8 @@ def _render_every_time(settings):
 # Queries per page, warm cache, anonymous visitor (same on SQLite and PostgreSQL).
 EXPECTED = {
     "home": 4,  # treatments, conditions, latest articles (+author, treatment), team
-    "treatment": 6,  # treatment, its FAQs, conditions, practitioners; related articles
-    "condition": 3,  # condition, its treatments; related articles
+    "treatment": 7,  # treatment (+author, reviewer), its FAQs, conditions, references, practitioners; related
+    "condition": 4,  # condition (+author, reviewer), its treatments, references; related articles
     "article_list": 5,  # treatments and conditions (filter options), count, page (+author, treatment), conditions
     "article": 5,  # article (+author, reviewer, treatment), conditions, FAQs, references; related (one query)
 }

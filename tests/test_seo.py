@@ -95,10 +95,10 @@ def test_article_json_ld(client):
             {"@type": "EducationalOccupationalCredential", "name": "Dipl. Ac"},
         ],
     }
-    assert page["reviewedBy"]["name"] == "Daniel Okafor"
+    assert page["reviewedBy"]["name"] == "Dr. Priya Raman"
     assert page["datePublished"] == "2026-05-19T09:00:00-04:00"
     assert page["dateModified"]
-    assert page["lastReviewed"] == "2026-10-06"
+    assert page["lastReviewed"] == "2026-11-20"
     assert page["publisher"]["@type"] == "MedicalOrganization"
     assert page["publisher"]["name"] == "Northgate Muscle & Movement Clinic"
     assert {a["name"] for a in page["about"]} == {"Running strains", "Muscle cramps"}
