@@ -190,14 +190,20 @@ class Condition(BodyMixin, ReviewedPage):
         return {k: v for k, v in data.items() if v is not None}
 
 
+# Long columns that article cards never show (deferred in card queries).
+CARD_SKIPS = ("body", "body_rendered", "body_toc", "treatment__body", "treatment__body_rendered",
+              "treatment__body_toc", "author__bio")  # fmt: skip
+
+
 class ArticleQuerySet(models.QuerySet):
     def published(self):
         """The only public filter: published, and dated now or earlier."""
         return self.filter(status=Article.Status.PUBLISHED, published_at__lte=timezone.now())
 
     def with_card_data(self):
-        """What an article card shows (title, summary, date, author, treatment) in one query."""
-        return self.select_related("author", "treatment")
+        """What an article card shows (title, summary, date, author, treatment) in one query, without the long
+        texts a card never shows."""
+        return self.select_related("author", "treatment").defer(*CARD_SKIPS)
 
     def publish(self):
         """Publish the selected articles; those without a date are dated now. Returns the number changed."""
@@ -334,6 +340,11 @@ class Article(BodyMixin, ReviewedPage):
     def description(self):
         return self.meta_description or self.summary
 
+    @cached_property
+    def faq_list(self):
+        """The FAQs, fetched once for the page's FAQ section and its JSON-LD."""
+        return list(self.faqs.all())
+
     @property
     def book_url(self):
         return self.treatment.book_url if self.treatment_id else "/book/"
@@ -341,13 +352,16 @@ class Article(BodyMixin, ReviewedPage):
     def related_articles(self, limit=3):
         """Up to `limit` public articles on the same treatment or sharing a condition, newest first.
 
-        Uses the prefetched conditions when there are any, so it adds one query to a page."""
+        Uses the prefetched conditions when there are any, so it adds one query to a page. Written so that the
+        database walks the published articles newest first and stops at `limit` (no sort of every match)."""
         condition_ids = [c.pk for c in self.conditions.all()]
-        match = models.Q(conditions__in=condition_ids) if condition_ids else models.Q(pk__in=[])
+        match = models.Q(pk__in=[])
+        if condition_ids:
+            sharing = Article.conditions.through.objects.filter(condition_id__in=condition_ids).values("article_id")
+            match |= models.Q(pk__in=sharing)
         if self.treatment_id:
             match |= models.Q(treatment_id=self.treatment_id)
-        ids = Article.objects.published().filter(match).exclude(pk=self.pk).values("pk")
-        return list(Article.objects.filter(pk__in=ids).with_card_data()[:limit])
+        return list(Article.objects.published().filter(match).exclude(pk=self.pk).with_card_data()[:limit])
 
     def publish(self):
         self.status = self.Status.PUBLISHED

@@ -176,6 +176,11 @@ class ArticleListView(BreadcrumbMixin, PublishedArticlesMixin, ListView):
         return ctx
 
 
+def _publisher_name():
+    profile = get_facts().profile
+    return profile.name if profile else ""
+
+
 @method_decorator(cache_public_page, name="dispatch")
 class ArticleDetailView(BreadcrumbMixin, DetailView):
     template_name = "articles/article_detail.html"
@@ -186,9 +191,9 @@ class ArticleDetailView(BreadcrumbMixin, DetailView):
         return user.is_authenticated and user.is_staff and user.has_perm("articles.view_article")
 
     def get_queryset(self):
-        qs = Article.objects.select_related("author", "reviewer", "treatment").prefetch_related(
-            "conditions", "faqs", "references"
-        )
+        # FAQs and references are read inside cached fragments only (see the template): not fetched up front.
+        conditions = Prefetch("conditions", queryset=Condition.objects.defer("body", "body_rendered", "body_toc"))
+        qs = Article.objects.select_related("author", "reviewer", "treatment").prefetch_related(conditions)
         return qs if self.can_preview() else qs.published()
 
     def get_breadcrumbs(self):
@@ -197,12 +202,12 @@ class ArticleDetailView(BreadcrumbMixin, DetailView):
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)
         article = self.object
-        facts = get_facts()
+        # Callables: the template calls them only when its cached fragments are missing.
         ctx.update(
             preview=not article.is_public,
-            related_articles=article.related_articles(limit=3),
-            page_json_ld=article.json_ld(publisher_name=facts.profile.name if facts.profile else ""),
-            faq_json_ld=seo.faq_page(article.faqs.all()),
+            related_articles=article.related_articles,
+            page_json_ld=lambda: article.json_ld(publisher_name=_publisher_name()),
+            faq_json_ld=lambda: seo.faq_page(article.faq_list),
         )
         return ctx
 

@@ -224,6 +224,7 @@ def cache_public_page(view=None, *, query=()):
             lock = None
             if key is not None:
                 entry, stale, token = _lookup(key)
+                request._content_version = token  # for {% fragment %}: no second round trip
                 if entry is not None:
                     return _serve(request, entry, "hit")
                 lock = LOCK_PREFIX + key[len(KEY_PREFIX) :] + ":" + token

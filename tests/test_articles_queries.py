@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from articles.models import Article
+from clinic import pagecache
 from tests.factories import (
     ArticleFactory,
     ArticleFAQFactory,
@@ -35,7 +36,8 @@ EXPECTED = {
     "treatment": 7,  # treatment (+author, reviewer), its FAQs, conditions, references, practitioners; related
     "condition": 4,  # condition (+author, reviewer), its treatments, references; related articles
     "article_list": 5,  # treatments and conditions (filter options), count, page (+author, treatment), conditions
-    "article": 5,  # article (+author, reviewer, treatment), conditions, FAQs, references; related (one query)
+    "article": 2,  # article (+author, reviewer, treatment), conditions; the rest is in cached fragments
+    "article_after_edit": 5,  # fragments rendered again: + FAQs, references, related (one query)
 }
 
 
@@ -53,8 +55,10 @@ def _add_articles(n, treatment, conditions, people):
             ArticleReferenceFactory(article=article)
 
 
-def _count(client, url):
+def _count(client, url, after_edit=False):
     client.get(url)  # warm the clinic facts cache
+    if after_edit:
+        pagecache.invalidate()  # what a staff edit does: cached fragments are rendered again
     with CaptureQueriesContext(connection) as ctx:
         response = client.get(url)
     assert response.status_code == 200, url
@@ -68,6 +72,7 @@ def _measure(client, treatment, condition, article):
         "condition": _count(client, condition.get_absolute_url()),
         "article_list": _count(client, "/articles/"),
         "article": _count(client, article.get_absolute_url()),
+        "article_after_edit": _count(client, article.get_absolute_url(), after_edit=True),
     }
 
 

@@ -202,3 +202,26 @@ def test_rows_written_without_save_are_still_rendered_when_shown(client, site):
 
     Article.objects.filter(pk=site["article"].pk).update(body="Fresh **words**.", body_rendered="", body_toc=[])
     assert "Fresh <strong>words</strong>." in _html(client.get("/articles/night-cramps/"))
+
+
+# --- Fragments cached until content changes -------------------------------------------------------------------------
+
+
+def test_a_cached_fragment_carries_the_nonce_of_its_own_response(client, site, settings):
+    settings.PAGE_CACHE_ENABLED = False  # every request renders; the fragments come from the cache
+    for _ in range(3):
+        response, queries = get_counting(client, "/articles/night-cramps/")
+        nonce = _nonce(response)
+        tags = re.findall(r"<script[^>]*>", _html(response))
+        assert tags and all(f'nonce="{nonce}"' in tag for tag in tags)
+    assert queries == 2  # the article and its conditions; FAQs, references and related cards are in fragments
+
+
+def test_a_staff_edit_shows_at_once_in_cached_fragments(client, site, settings):
+    from tests.factories import ArticleFAQFactory
+
+    settings.PAGE_CACHE_ENABLED = False
+    client.get("/articles/night-cramps/")
+    ArticleFAQFactory(article=site["article"], question="Can stretching at bedtime help?")
+    html = _html(client.get("/articles/night-cramps/"))
+    assert "Can stretching at bedtime help?" in html and html.count("Can stretching at bedtime help?") == 2  # + JSON-LD
