@@ -65,7 +65,7 @@ def choose_time_on_day(page, day_index=0, time_index=0):
     radio = label.locator("input[name=slot]")
     label.click()
     expect(radio).to_be_checked()
-    return legend, label.inner_text().split("(")[0].strip(), radio.get_attribute("value")
+    return legend, label.locator(".slot-time").inner_text().strip(), radio.get_attribute("value")
 
 
 def choose_time(page, index=0):

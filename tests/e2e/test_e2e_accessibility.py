@@ -65,10 +65,12 @@ def open_page(page, base_url, kind):
         fill_details(page, name="", email="alex@example")
         send(page)
         expect(page.locator("#error-summary")).to_be_visible()
-    elif kind in ("manage", "cancel"):
+    elif kind in ("manage", "cancel", "move"):
         book(page, base_url, "?treatment=acupuncture")
         if kind == "cancel":
             page.get_by_role("link", name="Cancel this appointment").click()
+        if kind == "move":
+            page.get_by_role("link", name="Choose another time").click()
     else:
         response = page.goto(base_url + public_url(kind))
         assert response.status == (404 if kind == "404" else 200), kind
@@ -97,7 +99,7 @@ def describe(violations):
     return "\n".join(lines)
 
 
-@pytest.mark.parametrize("kind", [*SIMPLE_PAGES, "book-errors", "manage", "cancel"])
+@pytest.mark.parametrize("kind", [*SIMPLE_PAGES, "book-errors", "manage", "cancel", "move"])
 def test_no_serious_accessibility_violations(kind, make_page, live_server, axe_source, request):
     for desktop in (False, True):
         # The site's CSP forbids inline scripts, and axe is injected as one: bypass CSP for this context only.
