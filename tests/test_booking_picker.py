@@ -124,7 +124,7 @@ def test_options_tell_the_script_what_fits(client, clinic):
 
 
 def test_nothing_free_offers_alternatives_and_the_phone(client, clinic):
-    idle = make_practitioner("Sam Roy", slug="sam")  # no hours at all
+    idle = make_practitioner("Sam Roy", slug="sam", telehealth=False)  # no hours at all
     clinic["service"].practitioners.add(idle)
     params = {"service": clinic["service"].pk, "visit_type": "in_clinic", "practitioner": idle.pk}
     html = client.get("/book/times/", params).content.decode()

@@ -188,12 +188,18 @@ def test_reschedule_page_lists_free_times_and_moves(desk, desk_clinic, django_ca
     other = desk_clinic.booking(local(3, 12))  # Pat is busy at 12:00
     url = reverse("admin:booking_booking_reschedule", args=[booking.pk])
     page = desk.get(url, {"date": local(3, 0).date().isoformat()}).content.decode()
-    assert ">09:00<" in page and ">14:00<" in page
-    assert ">12:00<" not in page  # taken by another booking
-    assert ">10:00<" not in page  # its own current time
+    assert f'value="{encode_slot(local(3, 9))}"' in page and f'value="{encode_slot(local(3, 14))}"' in page
+    assert encode_slot(local(3, 12)) not in page  # taken by another booking
+    assert encode_slot(local(3, 10)) not in page  # its own current time
     new_start = local(3, 14)
+    # Choosing a time only shows the old and new time; nothing moves or is emailed until confirmed.
+    review = desk.post(url, {"slot": encode_slot(new_start), "note": "Patient asked by phone"})
+    text = review.content.decode()
+    assert review.status_code == 200 and "Old time" in text and "New time" in text
+    assert "Eastern Time (Toronto)" in text and "Move and email the patient" in text
+    assert refresh(booking).start == local(3, 10) and mail.outbox == []
     with django_capture_on_commit_callbacks(execute=True):
-        response = desk.post(url, {"slot": encode_slot(new_start), "note": "Patient asked by phone"})
+        response = desk.post(url, {"slot": encode_slot(new_start), "note": "Patient asked by phone", "action": "move"})
     assert response.status_code == 302
     booking = refresh(booking)
     assert booking.start == new_start
@@ -212,7 +218,7 @@ def test_reschedule_to_a_taken_time_says_so(desk, desk_clinic):
     booking = desk_clinic.booking(local(3, 10), status=BookingStatus.CONFIRMED)
     desk_clinic.booking(local(3, 12))
     url = reverse("admin:booking_booking_reschedule", args=[booking.pk])
-    response = desk.post(url, {"slot": encode_slot(local(3, 12)), "date": local(3, 0).date().isoformat()})
+    response = desk.post(url, {"slot": encode_slot(local(3, 12)), "action": "move"})
     assert response.status_code == 200
     assert "no longer free" in response.content.decode()
     assert refresh(booking).start == local(3, 10)
@@ -225,7 +231,10 @@ def test_ics_uid_is_stable_and_sequence_grows_across_confirm_move_cancel(
     booking = desk_clinic.booking(local(4, 9))
     with django_capture_on_commit_callbacks(execute=True):
         desk.post(do(booking, "confirm"))
-        desk.post(reverse("admin:booking_booking_reschedule", args=[booking.pk]), {"slot": encode_slot(local(4, 11))})
+        desk.post(
+            reverse("admin:booking_booking_reschedule", args=[booking.pk]),
+            {"slot": encode_slot(local(4, 11)), "action": "move"},
+        )
         desk.post(do(booking, "cancel"))
     calendars = [ics_of(m) for m in mail.outbox]
     assert [str(c["METHOD"]) for c in calendars] == ["PUBLISH", "PUBLISH", "CANCEL"]

@@ -1,4 +1,6 @@
-"""The small forms of the booking admin: hours without overlaps, a video link, a decline reason, a new time."""
+"""The small forms of the booking admin: hours without overlaps, a video link, a decline reason.
+
+A new time uses booking.forms.MoveForm, the same form as the patient's move page."""
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -6,7 +8,6 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from ..forms import decode_slot
 from ..models import WorkingHours
 
 
@@ -67,14 +68,3 @@ class DeclineForm(forms.Form):
         ),
         error_messages={"required": _("Please give a reason: the patient reads it in the email.")},
     )
-
-
-class MoveForm(forms.Form):
-    slot = forms.CharField(max_length=20, error_messages={"required": _("Please choose a time.")})
-    note = forms.CharField(label=_("Note for the history (optional)"), max_length=300, required=False)
-
-    def clean_slot(self):
-        start = decode_slot(self.cleaned_data["slot"])
-        if start is None:
-            raise forms.ValidationError(gettext("Please choose a time."))
-        return start

@@ -5,8 +5,6 @@ All state changes go through booking.workflow, which checks the rules, records a
 acted, when, from, to, note) and queues the right email; this module only asks, calls and reports.
 """
 
-from datetime import timedelta
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
@@ -14,17 +12,16 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from ..availability import slots_for
-from ..forms import encode_slot, parse_date
+from ..forms import MoveForm
 from ..models import BookingStatus
+from ..picker import move_picker
 from ..workflow import NotAllowed, SlotTaken, change_status, reschedule
 from .common import change_url, clinic_tz, local_label
-from .forms import DeclineForm, MoveForm, VideoLinkForm
+from .forms import DeclineForm, VideoLinkForm
 
 # Actions offered as POST buttons that need no extra input.
 DIRECT_ACTIONS = {
@@ -124,19 +121,6 @@ def available_actions(booking, now=None):
     return actions
 
 
-def free_times(booking, day):
-    """The practitioner's free starts on `day` (clinic date) for this booking's service and visit type."""
-    free = slots_for(
-        booking.service,
-        booking.visit_type,
-        booking.location,
-        booking.practitioner,
-        day=day,
-        exclude_booking=booking.pk,
-    )
-    return sorted(start for start, pids in free.items() if booking.practitioner_id in pids and start != booking.start)
-
-
 class FrontDeskActionsMixin:
     """BookingAdmin's buttons, action pages and list actions."""
 
@@ -233,18 +217,25 @@ class FrontDeskActionsMixin:
         return self.action_page(request, "decline.html", booking, title, form=form, bookings=[booking])
 
     def reschedule_view(self, request, object_id):
-        """Move a booking to another free time of the same practitioner."""
+        """Move a booking to another free time of the same practitioner: pick a time, see old and new, confirm.
+
+        The same picker and move form as the patient's move page; nothing moves or is emailed until the
+        front desk presses "Move and email the patient" on the review step.
+        """
         booking = self.booking_for_change(request, object_id)
         if not booking.is_active:
             messages.error(request, gettext("Only requested or confirmed bookings can be moved."))
             return redirect(change_url(booking))
-        today = timezone.localdate(timezone=clinic_tz())
-        day = parse_date(request.POST.get("date") or request.GET.get("date"))
-        if day is None:
-            day = max(timezone.localtime(booking.start, clinic_tz()).date(), today)
-        form = MoveForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
+        action = request.POST.get("action", "")
+        posted = request.method == "POST" and "from" not in request.POST
+        form = MoveForm(request.POST if posted else None)
+        if posted and form.is_valid():
             new_start = form.cleaned_data["slot"]
+            if action != "move":
+                title = gettext("Move %(ref)s?") % {"ref": booking}
+                return self.action_page(
+                    request, "reschedule_confirm.html", booking, title, form=form, new_start=new_start
+                )
             try:
                 booking = reschedule(booking, new_start, by=request.user, note=form.cleaned_data["note"])
             except SlotTaken:
@@ -263,22 +254,15 @@ class FrontDeskActionsMixin:
                     % {"ref": booking.reference, "when": local_label(new_start)},
                 )
                 return redirect(change_url(booking))
-        starts = free_times(booking, day)
-        return self.action_page(
-            request,
-            "reschedule.html",
-            booking,
-            gettext("Move %(ref)s") % {"ref": booking},
-            form=form,
-            day=day,
-            day_label=date_format(day, "l j F Y"),
-            previous_day=(day - timedelta(days=1)).isoformat() if day > today else "",
-            next_day=(day + timedelta(days=1)).isoformat(),
-            slots=[
-                {"value": encode_slot(start), "label": timezone.localtime(start, clinic_tz()).strftime("%H:%M")}
-                for start in starts
-            ],
-        )
+        today = timezone.localdate(timezone=clinic_tz())
+        first = request.POST.get("from") or request.GET.get("from") or request.GET.get("date")
+        if not first and not request.POST.get("slot"):
+            first = max(timezone.localtime(booking.start, clinic_tz()).date(), today)
+        picker = move_picker(booking, first=first, slot=request.POST.get("slot", ""))
+        if request.GET.get("fragment"):
+            return TemplateResponse(request, "booking/includes/picker.html", {"picker": picker})
+        title = gettext("Move %(ref)s") % {"ref": booking}
+        return self.action_page(request, "reschedule.html", booking, title, form=form, picker=picker)
 
     # List actions ----------------------------------------------------------------------------
 
