@@ -50,6 +50,21 @@ def _subjects():
     }
 
 
+def kind_labels():
+    """Each kind of email in plain words, as the front desk reads it in the outbox."""
+    return {
+        Kind.ACKNOWLEDGEMENT: _("Request received (to patient)"),
+        Kind.NEW_REQUEST: _("New request (to front desk)"),
+        Kind.CONFIRMATION: _("Confirmation (to patient)"),
+        Kind.DECLINED: _("Request declined (to patient)"),
+        Kind.CANCELLED: _("Cancellation (to patient)"),
+        Kind.CANCELLED_NOTICE: _("Patient cancelled (to front desk)"),
+        Kind.MOVED: _("New time (to patient)"),
+        Kind.MOVED_NOTICE: _("Patient moved (to front desk)"),
+        Kind.REMINDER: _("Reminder (to patient)"),
+    }
+
+
 STAFF_KINDS = {Kind.NEW_REQUEST, Kind.CANCELLED_NOTICE, Kind.MOVED_NOTICE}
 
 

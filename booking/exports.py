@@ -7,6 +7,8 @@ quote (CSV injection). The patient's reason for the visit is never exported (hea
 
 import csv
 
+import phonenumbers
+from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,6 +23,21 @@ def neutralise(value):
     if text.startswith(FORMULA_STARTS):
         return "'" + text
     return text
+
+
+def readable_phone(e164):
+    """A phone number as people write it: "(416) 555-0123" at home, "011 44 20 7946 0958" from abroad.
+
+    Never with a leading "+", which a spreadsheet would read as a formula (and the neutralising quote
+    would then show inside the number).
+    """
+    try:
+        number = phonenumbers.parse(e164, settings.PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return e164
+    if phonenumbers.region_code_for_number(number) == settings.PHONE_REGION:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_out_of_country_calling_number(number, settings.PHONE_REGION)
 
 
 def _local(dt, fmt):
@@ -40,7 +57,7 @@ def columns():
         (_("Location"), lambda b: b.location.name if b.location_id else ""),
         (_("Patient"), lambda b: b.patient_name),
         (_("Email"), lambda b: b.email),
-        (_("Phone"), lambda b: b.phone),
+        (_("Phone"), lambda b: readable_phone(b.phone)),
         (_("Contact by"), lambda b: b.get_contact_preference_display()),
         (_("New or returning"), lambda b: b.get_patient_type_display()),
         (_("Requested on"), lambda b: _local(b.created, "%Y-%m-%d %H:%M")),

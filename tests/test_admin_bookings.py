@@ -181,6 +181,17 @@ def test_neutralise(value, expected):
     assert neutralise(value) == expected
 
 
+def test_phones_in_the_export_are_readable_and_never_formulas(settings):
+    from booking.exports import readable_phone
+
+    settings.PHONE_REGION = "CA"
+    assert readable_phone("+14165550134") == "(416) 555-0134"
+    assert readable_phone("+442079460958") == "011 44 20 7946 0958"  # dialled from the clinic
+    assert readable_phone("+12125550100") == "1 (212) 555-0100"
+    for number in ("+14165550134", "+442079460958", "+61291234567"):
+        assert neutralise(readable_phone(number)) == readable_phone(number)
+
+
 def test_export_filtered_list(desk, desk_clinic):
     wanted = desk_clinic.booking(local(2, 9), patient_name="=cmd|' /C calc'!A0", email="zoe@example.com")
     desk_clinic.booking(local(2, 11), practitioner=desk_clinic.sam, patient_name="Zoë Ångström")
@@ -194,7 +205,7 @@ def test_export_filtered_list(desk, desk_clinic):
     assert [row[0] for row in data] == [wanted.reference]
     row = dict(zip(header, data[0], strict=True))
     assert row["Patient"] == "'=cmd|' /C calc'!A0"
-    assert row["Phone"] == "'+14165550134"
+    assert row["Phone"] == "(416) 555-0134"  # as people write it: no "+", so no neutralising quote inside it
     assert row["Start"] == "09:00"
     assert "Night cramps" not in b"".join(desk.get(EXPORT).streaming_content).decode()  # no health details
     unicode_rows = read_csv(desk.get(EXPORT, {"q": "Ångström"}))

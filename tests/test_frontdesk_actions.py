@@ -383,3 +383,19 @@ def test_stale_booking_object_is_rechecked(desk, desk_clinic):
     response = desk.post(do(booking, "cancel"), follow=True)
     assert refresh(booking).status == BookingStatus.DECLINED
     assert any("cannot be marked cancelled" in m for m in msgs(response))
+
+
+def test_outbox_names_kinds_in_plain_words_and_shows_each_email(desk, desk_clinic):
+    from booking.models import OutboxEmail
+
+    booking = desk_clinic.booking(local(3, 10))
+    email = OutboxEmail.objects.create(
+        kind="new_request", recipient="desk@clinic.example", booking=booking, subject="New", body="Line one\nLine two"
+    )
+    listing = desk.get(reverse("admin:booking_outboxemail_changelist")).content.decode()
+    assert "New request (to front desk)" in listing
+    assert ">new_request<" not in listing
+    filtered = desk.get(reverse("admin:booking_outboxemail_changelist"), {"kind": "new_request"}).content.decode()
+    assert "New request (to front desk)" in filtered
+    page = desk.get(reverse("admin:booking_outboxemail_change", args=[email.pk])).content.decode()
+    assert '<div class="outbox-body">Line one\nLine two</div>' in page

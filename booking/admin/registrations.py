@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.contrib import admin, messages
 from django.db import models
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -168,18 +169,45 @@ class FailedFilter(admin.SimpleListFilter):
         return queryset
 
 
+class KindFilter(admin.SimpleListFilter):
+    title = _("kind")
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        return list(emails.kind_labels().items())
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
 @admin.register(OutboxEmail)
 class OutboxEmailAdmin(admin.ModelAdmin):
     """Every email the site sends: failed ones show their error and can be retried."""
 
-    list_display = ["created", "kind", "booking", "recipient", "status", "attempts", "short_error"]
-    list_filter = ["status", "kind"]
+    # Narrow columns first, so status, attempts and the error fit at 1280 px without scrolling sideways.
+    list_display = ["created", "kind_label", "booking", "status", "attempts", "short_error", "recipient"]
+    list_display_links = ["created"]
+    list_filter = ["status", KindFilter]
     list_select_related = ["booking"]
     search_fields = ["booking__reference", "recipient", "subject"]
     date_hierarchy = "created"
     actions = ["resend_failed_emails"]
-    fields = ["kind", "booking", "recipient", "subject", "status", "attempts", "last_error", "created", "sent_at"]
+    fields = [
+        "kind_label",
+        "booking",
+        "recipient",
+        "subject",
+        "status",
+        "attempts",
+        "last_error",
+        "created",
+        "sent_at",
+        "email_text",
+    ]
     readonly_fields = fields
+
+    class Media:
+        css = {"all": ["admin-extra/booking.css"]}
 
     def has_add_permission(self, request):
         return False
@@ -194,9 +222,17 @@ class OutboxEmailAdmin(admin.ModelAdmin):
         # Retrying is part of working the bookings: whoever may change bookings may retry their emails.
         return request.user.has_perm("booking.view_outboxemail") and request.user.has_perm("booking.change_booking")
 
+    @admin.display(description=_("kind"), ordering="kind")
+    def kind_label(self, obj):
+        return emails.kind_labels().get(obj.kind, obj.kind)
+
     @admin.display(description=_("last error"))
     def short_error(self, obj):
         return (obj.last_error[:80] + "…") if len(obj.last_error) > 80 else obj.last_error
+
+    @admin.display(description=_("text of the email"))
+    def email_text(self, obj):
+        return format_html('<div class="outbox-body">{}</div>', obj.body)
 
     @admin.action(description=_("Send selected failed or waiting emails again"), permissions=["resend"])
     def resend_failed_emails(self, request, queryset):
