@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from clinic import registry
 from clinic.markdown import render_markdown
 
 from . import seo
@@ -123,7 +124,7 @@ class Treatment(BodyMixin, ReviewedPage):
 
     @property
     def book_url(self):
-        return f"/book/?treatment={self.slug}"
+        return registry.link("book", treatment=self.slug)
 
     def json_ld(self):
         data = {
@@ -347,7 +348,7 @@ class Article(BodyMixin, ReviewedPage):
 
     @property
     def book_url(self):
-        return self.treatment.book_url if self.treatment_id else "/book/"
+        return self.treatment.book_url if self.treatment_id else registry.link("book")
 
     def related_articles(self, limit=3):
         """Up to `limit` public articles on the same treatment or sharing a condition, newest first.

@@ -16,7 +16,7 @@ from clinic.models import Practitioner
 from clinic.pagecache import cache_public_page
 from clinic.seo import clinic_json_ld
 
-from . import seo
+from . import seo, services
 from .models import Article, Condition, Treatment
 from .search import clean_query, search_articles
 
@@ -80,12 +80,6 @@ class TreatmentDetailView(BreadcrumbMixin, PublishedArticlesMixin, DetailView):
         "faqs", "conditions", "references", Prefetch("practitioners", queryset=Practitioner.objects.active())
     )
 
-    def get_services(self, treatment):
-        """The bookable services for this treatment (defined by the booking app, reached by its reverse
-        relation so that articles never imports booking)."""
-        related = getattr(treatment, "services", None)
-        return list(related.filter(is_active=True).order_by("order", "name")) if related is not None else []
-
     def get_breadcrumbs(self):
         return [HOME, (_("Treatments"), "/treatments/"), (self.object.name, self.request.path)]
 
@@ -93,7 +87,7 @@ class TreatmentDetailView(BreadcrumbMixin, PublishedArticlesMixin, DetailView):
         ctx = super().get_context_data(**kwargs)
         treatment = self.object
         ctx.update(
-            services=self.get_services(treatment),
+            services=services.for_treatment(treatment),
             related_articles=self.published_articles().filter(treatment=treatment)[:6],
             page_json_ld=treatment.json_ld(),
             faq_json_ld=seo.faq_page(treatment.faqs.all()),

@@ -3,7 +3,7 @@
 from clinic import caching, pagecache
 
 from .availability import AVAILABILITY
-from .models import Booking, Closure, Service, TimeOff, WorkingHours
+from .models import Booking, BookingPolicy, Closure, Service, TimeOff, WorkingHours
 
 
 def connect():
@@ -15,3 +15,4 @@ def connect():
     )
     # Treatment pages show services and who offers them; bookings never flush public pages.
     caching.bump_on_change(pagecache.CONTENT, (Service, Service.practitioners.through))
+    caching.bump_on_change(BookingPolicy.CACHE_NAME, (BookingPolicy,))

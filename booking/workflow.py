@@ -7,11 +7,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clinic.facts import get_facts
-
 from . import emails
 from .availability import slots_for
-from .models import Booking, BookingEvent, BookingStatus, VisitType
+from .models import Booking, BookingEvent, BookingPolicy, BookingStatus, VisitType
 
 PATIENT = "patient"
 SYSTEM = "system"
@@ -53,8 +51,7 @@ def record(booking, *, by, from_status, to_status, note=""):
 
 
 def _confirm_instantly():
-    profile = get_facts().profile
-    return bool(profile and profile.confirm_instantly)
+    return BookingPolicy.current().confirm_instantly
 
 
 def _hold_slot(booking_fields, candidates, start, blocked_until):

@@ -14,7 +14,6 @@ class ClinicProfileAdmin(admin.ModelAdmin):
             _("Announcement banner"),
             {"fields": ["banner_enabled", "banner_text", "banner_link_text", "banner_link_url"]},
         ),
-        (_("Bookings"), {"fields": ["confirm_instantly"]}),
         (_("Privacy"), {"fields": ["privacy_version"]}),
     ]
 

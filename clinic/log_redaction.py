@@ -1,18 +1,28 @@
-"""Logs without secrets: the patient's private booking link is a credential, so its token is replaced
+"""Logs without secrets: a patient's private booking link is a credential, so its token is replaced
 before a line is written — in gunicorn's access log (gunicorn.conf.py `logger_class`) and in Django's own
-log records (the `redact_tokens` filter in settings.LOGGING)."""
+log records (the `redact_tokens` filter in settings.LOGGING). Which paths hold a token is registered by the
+app that owns them (``registry.redact_after(prefix)`` in its ``AppConfig.ready()``)."""
 
+import functools
 import logging
 import re
 import time
 
 from gunicorn.glogging import Logger
 
-_MANAGE_TOKEN = re.compile(r"(/book/manage/)[^/\s?]+")
+from . import registry
+
+
+@functools.lru_cache(maxsize=8)
+def _pattern(prefixes):
+    return re.compile("(" + "|".join(re.escape(p) for p in prefixes) + r")[^/\s?]+") if prefixes else None
 
 
 def redact(text):
-    return _MANAGE_TOKEN.sub(r"\1[token]", text) if isinstance(text, str) else text
+    if not isinstance(text, str):
+        return text
+    pattern = _pattern(tuple(registry.redacted_prefixes()))
+    return pattern.sub(r"\1[token]", text) if pattern else text
 
 
 class RedactingLogger(Logger):

@@ -53,11 +53,6 @@ class ClinicProfile(models.Model):
         blank=True,
         help_text=_("A path on this site, e.g. /book/?visit=telehealth"),
     )
-    confirm_instantly = models.BooleanField(
-        _("confirm online requests instantly"),
-        default=False,
-        help_text=_("When on, a request for a free time is confirmed at once instead of waiting for staff review."),
-    )
     privacy_version = models.CharField(
         _("privacy notice version"),
         max_length=20,

@@ -1,6 +1,6 @@
 """schema.org data for the clinic, shared by the home and contact pages."""
 
-from django.urls import reverse
+from . import registry
 
 
 def clinic_json_ld(facts, request):
@@ -38,18 +38,7 @@ def clinic_json_ld(facts, request):
         for h in facts.hours
         if not h.is_closed
     ]
-    data["potentialAction"] = {
-        "@type": "ReserveAction",
-        "target": request.build_absolute_uri(reverse("booking:request")) if _has_booking() else None,
-    }
-    if data["potentialAction"]["target"] is None:
-        del data["potentialAction"]
+    book = registry.link("book")
+    if book is not None:
+        data["potentialAction"] = {"@type": "ReserveAction", "target": request.build_absolute_uri(book)}
     return data
-
-
-def _has_booking():
-    try:
-        reverse("booking:request")
-    except Exception:  # noqa: BLE001
-        return False
-    return True

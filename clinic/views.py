@@ -10,6 +10,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.cache import never_cache
 from django.views.generic import DetailView, ListView, TemplateView
 
+from . import registry
 from .facts import ClinicFacts, cached_facts, get_facts
 from .models import Practitioner
 from .pagecache import cache_public_page
@@ -109,7 +110,7 @@ def robots_txt(request):
     lines = [
         "User-agent: *",
         f"Disallow: {admin_url}",
-        "Disallow: /book/",
+        *(f"Disallow: {path}" for path in registry.robots_disallowed()),
         f"Sitemap: {settings.SITE_URL}/sitemap.xml",
         "",
     ]

@@ -21,7 +21,7 @@ from django.utils.text import slugify
 
 from articles.models import Article, ArticleFAQ, ArticleReference, Condition, Treatment, TreatmentFAQ
 from booking.availability import slots_for
-from booking.models import Booking, BookingStatus, Service, VisitType, WorkingHours
+from booking.models import Booking, BookingPolicy, BookingStatus, Service, VisitType, WorkingHours
 from booking.workflow import PatientDetails
 from clinic.models import ClinicProfile, Location, OpeningHours, Practitioner
 
@@ -178,7 +178,9 @@ class BookingFactory(factory.django.DjangoModelFactory):
 
 def make_clinic(*, confirm_instantly=False, **profile_fields):
     """The clinic's facts: profile, one location, weekday hours. Returns (profile, location)."""
-    profile = ClinicProfileFactory(confirm_instantly=confirm_instantly, **profile_fields)
+    profile = ClinicProfileFactory(**profile_fields)
+    if confirm_instantly:
+        BookingPolicy.objects.create(confirm_instantly=True)
     location = LocationFactory()
     for day in range(5):
         OpeningHours.objects.get_or_create(weekday=day, defaults={"opens": time(8), "closes": time(18)})

@@ -9,7 +9,7 @@ from django.test import Client, override_settings
 from django.urls import reverse
 
 from booking.forms import encode_slot
-from booking.models import Booking, BookingEvent, BookingStatus, OutboxEmail, VisitType
+from booking.models import Booking, BookingEvent, BookingPolicy, BookingStatus, OutboxEmail, VisitType
 from booking.tokens import read_token
 from tests.factories import form_data, free_starts, make_clinic, make_practitioner, make_service
 
@@ -74,8 +74,7 @@ def test_emails_go_to_patient_and_clinic_without_health_details(client, clinic):
 
 
 def test_instant_confirmation_sends_calendar_file(client, clinic):
-    clinic["profile"].confirm_instantly = True
-    clinic["profile"].save()
+    BookingPolicy.objects.create(confirm_instantly=True)
     start = free_starts(clinic["service"], location=clinic["location"])[0]
     post(client, form_data(clinic["service"], start, clinic["location"]))
     assert Booking.objects.get().status == BookingStatus.CONFIRMED

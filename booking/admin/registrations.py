@@ -17,6 +17,7 @@ from .. import emails
 from ..models import (
     Booking,
     BookingAccess,
+    BookingPolicy,
     BulkAccess,
     Closure,
     OutboxEmail,
@@ -270,3 +271,14 @@ class OutboxEmailAdmin(admin.ModelAdmin):
                 % {"count": skipped},
                 messages.WARNING,
             )
+
+
+@admin.register(BookingPolicy)
+class BookingPolicyAdmin(admin.ModelAdmin):
+    """One row: how online requests are handled."""
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not BookingPolicy.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
