@@ -7,11 +7,11 @@ quote (CSV injection). The patient's reason for the visit is never exported (hea
 
 import csv
 
-import phonenumbers
-from django.conf import settings
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from clinic.phones import readable as readable_phone
 
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -23,21 +23,6 @@ def neutralise(value):
     if text.startswith(FORMULA_STARTS):
         return "'" + text
     return text
-
-
-def readable_phone(e164):
-    """A phone number as people write it: "(416) 555-0123" at home, "011 44 20 7946 0958" from abroad.
-
-    Never with a leading "+", which a spreadsheet would read as a formula (and the neutralising quote
-    would then show inside the number).
-    """
-    try:
-        number = phonenumbers.parse(e164, settings.PHONE_REGION)
-    except phonenumbers.NumberParseException:
-        return e164
-    if phonenumbers.region_code_for_number(number) == settings.PHONE_REGION:
-        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
-    return phonenumbers.format_out_of_country_calling_number(number, settings.PHONE_REGION)
 
 
 def _local(dt, fmt):
@@ -78,9 +63,9 @@ def csv_lines(queryset):
         yield writer.writerow([neutralise(get(booking)) for _title, get in cols])
 
 
-def bookings_csv_response(queryset, filename=None):
+def bookings_csv_response(queryset):
     queryset = queryset.select_related("service", "practitioner", "location")
-    filename = filename or f"bookings-{timezone.localdate():%Y-%m-%d}.csv"
+    filename = f"bookings-{timezone.localdate():%Y-%m-%d}.csv"
     response = StreamingHttpResponse(csv_lines(queryset), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"

@@ -3,13 +3,13 @@
 import uuid
 from datetime import UTC, date, datetime
 
-import phonenumbers
 from django import forms
 from django.conf import settings
 from django.core import signing
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic import phones
 from clinic.models import Location, Practitioner
 
 from .models import ContactPreference, PatientType, Service, VisitType
@@ -36,17 +36,6 @@ def parse_date(value):
         return date.fromisoformat(str(value)[:10])
     except (TypeError, ValueError):
         return None
-
-
-def normalise_phone(raw):
-    """E.164 for a valid number, else None."""
-    try:
-        number = phonenumbers.parse(raw, settings.PHONE_REGION)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 class SlotField(forms.CharField):
@@ -277,7 +266,7 @@ class BookingForm(ChoicesForm):
 
     def clean_phone(self):
         raw = self.cleaned_data["phone"].strip()
-        e164 = normalise_phone(raw)
+        e164 = phones.e164(raw)
         if not e164:
             raise forms.ValidationError(_("This isn't a valid phone number. Please include the area code."))
         self.cleaned_data["phone_as_typed"] = raw

@@ -1,12 +1,12 @@
 """The clinic's own facts: who it is, where, when it is open, and who works there."""
 
-import phonenumbers
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from . import phones
+from .phones import dialable
 from .regulators import College, register_url
 
 
@@ -18,15 +18,6 @@ class Weekday(models.IntegerChoices):
     FRIDAY = 4, _("Friday")
     SATURDAY = 5, _("Saturday")
     SUNDAY = 6, _("Sunday")
-
-
-def dialable(number):
-    """International form for tel:/sms: links, so they work from any phone."""
-    try:
-        parsed = phonenumbers.parse(number, settings.PHONE_REGION)
-        return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    except phonenumbers.NumberParseException:
-        return "".join(ch for ch in number if ch.isdigit() or ch == "+")
 
 
 class ClinicProfile(models.Model):
@@ -80,11 +71,7 @@ class ClinicProfile(models.Model):
     def foreign_numbers(self, text):
         """Phone numbers in `text` that are neither the clinic's phone nor its SMS number."""
         own = {dialable(n) for n in (self.phone, self.sms_number) if n}
-        found = {
-            phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164)
-            for m in phonenumbers.PhoneNumberMatcher(text or "", settings.PHONE_REGION)
-        }
-        return sorted(found - own)
+        return sorted(set(phones.found_in(text)) - own)
 
     @property
     def phone_href(self):

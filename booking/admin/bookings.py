@@ -7,8 +7,6 @@ the day and week schedule from ScheduleMixin (booking.admin.schedule), CSV expor
 import re
 from datetime import timedelta
 
-import phonenumbers
-from django.conf import settings
 from django.contrib import admin
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
@@ -18,6 +16,8 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
+
+from clinic import phones
 
 from ..models import BookingEvent, BulkAccess
 from .audit import record_booking_read, record_bulk_read, shown
@@ -37,17 +37,6 @@ RECORD_FIELDS = [
     "anonymised_at",
 ]
 REFERENCE_RE = re.compile(r"^([A-Za-z0-9]{3})-?([A-Za-z0-9]{3})$")
-
-
-def phone_e164(term):
-    """The E.164 form of a phone number however it was typed, or None."""
-    try:
-        number = phonenumbers.parse(term, settings.PHONE_REGION)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_possible_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 class WhenFilter(admin.SimpleListFilter):
@@ -168,7 +157,7 @@ class BookingAdmin(FrontDeskActionsMixin, ScheduleMixin, ExportMixin, admin.Mode
         if not term:
             return results, may_have_duplicates
         extra = Q()
-        e164 = phone_e164(term)
+        e164 = phones.e164(term, strict=False)
         if e164:
             extra |= Q(phone=e164)
         digits = re.sub(r"\D", "", term)
