@@ -4,8 +4,8 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-BEFORE = [("booking", "0004_bulk_access"), ("clinic", "0002_practitioner_updated")]
-AFTER = [("booking", "0005_bookingpolicy"), ("clinic", "0003_remove_clinicprofile_confirm_instantly")]
+BEFORE = [("booking", "0004_bulk_access"), ("clinic", "0003_practitioner_registration")]
+AFTER = [("booking", "0005_bookingpolicy"), ("clinic", "0004_remove_clinicprofile_confirm_instantly")]
 
 
 def _migrate(targets):

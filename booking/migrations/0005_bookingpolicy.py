@@ -24,11 +24,11 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('booking', '0004_bulk_access'),
-        ('clinic', '0002_practitioner_updated'),
+        ('clinic', '0003_practitioner_registration'),
     ]
     # Copy before the clinic app drops its field (declared here: the clinic app never names booking).
     run_before = [
-        ('clinic', '0003_remove_clinicprofile_confirm_instantly'),
+        ('clinic', '0004_remove_clinicprofile_confirm_instantly'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clinic', '0002_practitioner_updated'),
+        ('clinic', '0003_practitioner_registration'),
     ]
 
     operations = [
