@@ -2,6 +2,7 @@ import datetime
 
 from django.contrib import admin, messages
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -74,6 +75,27 @@ class ReviewDueFilter(admin.SimpleListFilter):
         return queryset
 
 
+def pages_due_for_review(queryset):
+    """The pages of `queryset` whose medical review is missing, overdue or due within DUE_SOON_DAYS."""
+    return [p for p in queryset if p.review_status() != ReviewStatus.CURRENT]
+
+
+def reviews_index_context(request):
+    """Admin index panel: medical pages whose review is due, for staff who may edit them."""
+    due = []
+    for model in (Article, Treatment, Condition):
+        name = model._meta.model_name
+        if not request.user.has_perm(f"articles.change_{name}"):
+            continue
+        for page in pages_due_for_review(model.objects.all()):
+            url = reverse(f"admin:articles_{name}_change", args=[page.pk])
+            due.append((page, ReviewStatus(page.review_status()).label, url))
+    return {"reviews_due": due} if due else {}
+
+
+admin.site.add_index_context(reviews_index_context)
+
+
 class ReviewedPageAdmin(admin.ModelAdmin):
     """Review dates and content warnings for every medical page type."""
 
@@ -87,7 +109,7 @@ class ReviewedPageAdmin(admin.ModelAdmin):
         return status.label
 
     def changelist_view(self, request, extra_context=None):
-        due = [p for p in self.get_queryset(request) if p.review_status() != ReviewStatus.CURRENT]
+        due = pages_due_for_review(self.get_queryset(request))
         if due:
             self.message_user(
                 request,

@@ -39,6 +39,9 @@ class StaticPagesSitemap(Sitemap):
             "clinic:team",
             "clinic:contact",
             "clinic:privacy",
+            "clinic:first_visit",
+            "clinic:accessibility",
+            "clinic:telehealth",
         ]
 
     def location(self, item):

@@ -184,10 +184,16 @@ def test_admin_warns_about_pages_coming_due(site, client):
     due = client.get("/admin/articles/condition/?review=due_soon").content.decode()
     assert "Low back spasm" in due and "Night leg cramps" not in due
 
+    index = client.get("/admin/").content.decode()
+    assert "Medical reviews due" in index and "Low back spasm</a> – Review due soon" in index
+
     page = Condition.objects.get(slug="low-back-spasm")
     Condition.objects.filter(pk=page.pk).update(reviewed_on=datetime.date(2025, 10, 1))
     form = client.get(f"/admin/articles/condition/{page.pk}/change/").content.decode()
     assert "last reviewed more than 12 months ago" in form
+
+    client.force_login(User.objects.create_user("desk", "desk@clinic.example", "a-long-test-password", is_staff=True))
+    assert "Medical reviews due" not in client.get("/admin/").content.decode()  # only for those who edit pages
 
 
 # --- practitioners' registration -------------------------------------------------------------------------------
@@ -330,3 +336,19 @@ def test_load_content_is_one_idempotent_command(site):
     assert Condition.objects.count() == 6 and Article.objects.count() == 7
     assert Service.objects.filter(slug="physiotherapy-follow-up", treatment__slug="physiotherapy").exists()
     assert clinic.content.load(quiet) + articles.content.load(quiet) + booking.content.load(quiet) == 0
+
+
+def test_editors_keep_every_page_types_references_and_see_reviews_due(site, client):
+    from django.contrib.auth.models import Group
+
+    editor = User.objects.create_user("ed", "ed@clinic.example", "a-long-test-password", is_staff=True)
+    editor.groups.add(Group.objects.get(name="Editor"))
+    for model in ("articlereference", "treatmentreference", "conditionreference"):
+        for action in ("view", "add", "change", "delete"):
+            assert editor.has_perm(f"articles.{action}_{model}"), (action, model)
+    Treatment.objects.filter(slug="dry-needling").update(reviewed_on=datetime.date(2025, 11, 1))
+    client.force_login(editor)
+    index = client.get("/admin/").content.decode()
+    assert "Dry needling</a> – Review overdue" in index
+    page = Treatment.objects.get(slug="dry-needling")
+    assert client.get(f"/admin/articles/treatment/{page.pk}/change/").status_code == 200

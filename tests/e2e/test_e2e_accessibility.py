@@ -39,6 +39,11 @@ def public_url(kind):
         "privacy": "/privacy/",
         "book": "/book/?treatment=acupuncture",
         "404": "/no-such-page/",
+        "fees": "/patients/fees-and-insurance/",
+        "first-visit": "/patients/first-visit/",
+        "cancellation": "/patients/cancellation-policy/",
+        "accessibility": "/patients/accessibility/",
+        "telehealth": "/patients/telehealth/",
     }[kind]
 
 
@@ -55,6 +60,11 @@ SIMPLE_PAGES = [
     "privacy",
     "book",
     "404",
+    "fees",
+    "first-visit",
+    "cancellation",
+    "accessibility",
+    "telehealth",
 ]
 
 
