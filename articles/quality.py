@@ -63,7 +63,7 @@ def problems(page, today=None):
         found.append(_("no review date"))
     elif status == ReviewStatus.OVERDUE:
         found.append(_("last reviewed more than 12 months ago"))
-    linked = [r for r in page.references.all() if r.link]
+    linked = [r for r in page.reference_list if r.link]
     if len(linked) < MIN_REFERENCES:
         found.append(_("fewer than %(n)d linked references") % {"n": MIN_REFERENCES})
     if not page.red_flags_anchor:

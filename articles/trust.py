@@ -12,6 +12,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from . import seo
@@ -86,6 +87,11 @@ class ReviewedPage(models.Model):
         if errors:
             raise ValidationError(errors)
 
+    @cached_property
+    def reference_list(self):
+        """The references, fetched once for the trust block and the JSON-LD."""
+        return list(self.references.all())
+
     @property
     def red_flags_anchor(self):
         """The id of the page's own "When to … see a doctor" section, for the trust block to link to."""
@@ -114,7 +120,7 @@ class ReviewedPage(models.Model):
             "author": seo.person(self.author) if self.author_id else None,
             "lastReviewed": self.reviewed_on.isoformat() if self.reviewed_on else None,
             "reviewedBy": seo.person(self.reviewer) if self.reviewer_id else None,
-            "citation": [ref.json_ld() for ref in self.references.all()] or None,
+            "citation": [ref.json_ld() for ref in self.reference_list] or None,
         }
 
 
