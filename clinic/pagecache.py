@@ -274,7 +274,12 @@ class PageCacheMiddleware:
     def __call__(self, request):
         if is_enabled() and not _is_personal(request):
             try:
-                language = translation.get_language_from_request(request)
+                # One language: no need to read cookies and Accept-Language (what LocaleMiddleware would pick).
+                language = (
+                    translation.get_supported_language_variant(settings.LANGUAGE_CODE)
+                    if len(settings.LANGUAGES) == 1
+                    else translation.get_language_from_request(request)
+                )
                 key = _cache_key(request, None, language)
             except DisallowedHost:
                 key = None  # Django answers 400 further in

@@ -70,7 +70,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Security headers before whitenoise, so static files get Permissions-Policy, CORP and CSP too.
     "clinic.middleware.SecurityHeadersMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "clinic.middleware.CSPMiddleware",  # django-csp, policy text built once
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # gzip for shareable responses only (never one with a CSRF token or a cookie: BREACH), see clinic/compression.py.
     "clinic.compression.SharedPageGZipMiddleware",

@@ -472,6 +472,8 @@ class Runner:
         return result["rps"]
 
     def measure(self, name, server, path, note="", seconds=None, during=None, post=None):
+        if self.args.only and not any(word in name for word in self.args.only.split(",")):
+            return None
         before = self.last_floor if self.last_floor is not None else self.floor_run()
         load = load_average()
         helper = subprocess.Popen(during[0], cwd=ROOT, env=during[1], stdout=subprocess.DEVNULL) if during else None
@@ -577,6 +579,13 @@ def run(args):
             "home under shipped gunicorn.conf.py", shipped, "/", "the site as deployed",
             seconds=args.duration * 3,
         )  # fmt: skip
+        for workers in [int(n) for n in (args.workers_sweep or "").split(",") if n.strip()]:
+            shipped.stop()
+            servers.remove(shipped)
+            sweep_env = {**env, "GUNICORN_WORKERS": str(workers)}
+            shipped = Server("shipped", site, sweep_env, ["-c", "gunicorn.conf.py"], ports[2]).wait_ready("/robots.txt")
+            servers.append(shipped)
+            runner.measure(f"home, shipped config, {workers} workers", shipped, "/", "GUNICORN_WORKERS")
     finally:
         for server in servers:
             server.stop()
@@ -701,6 +710,8 @@ def main(argv=None):
     parser.add_argument("--port", type=int, help="first of three consecutive ports to use (default: any free)")
     parser.add_argument("--site", help="another checkout of the site to measure (default: this one)")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    parser.add_argument("--workers-sweep", help="also run the shipped config with these worker counts (2,3,5)")
+    parser.add_argument("--only", help="measure only targets whose name contains one of these words (a,b,…)")
     parser.add_argument("--report", help="print the table of a results.json again, without measuring")
     parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--edit-loop", type=float, help=argparse.SUPPRESS)
