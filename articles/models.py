@@ -342,6 +342,11 @@ class Article(BodyMixin, ReviewedPage):
         return self.meta_description or self.summary
 
     @cached_property
+    def condition_list(self):
+        """The conditions (names and links), fetched once however many parts of a page show them."""
+        return list(self.conditions.all())
+
+    @cached_property
     def faq_list(self):
         """The FAQs, fetched once for the page's FAQ section and its JSON-LD."""
         return list(self.faqs.all())
@@ -353,9 +358,9 @@ class Article(BodyMixin, ReviewedPage):
     def related_articles(self, limit=3):
         """Up to `limit` public articles on the same treatment or sharing a condition, newest first.
 
-        Uses the prefetched conditions when there are any, so it adds one query to a page. Written so that the
+        Reads the conditions once per instance (`condition_list`), then one query. Written so that the
         database walks the published articles newest first and stops at `limit` (no sort of every match)."""
-        condition_ids = [c.pk for c in self.conditions.all()]
+        condition_ids = [c.pk for c in self.condition_list]
         match = models.Q(pk__in=[])
         if condition_ids:
             sharing = Article.conditions.through.objects.filter(condition_id__in=condition_ids).values("article_id")
@@ -394,7 +399,7 @@ class Article(BodyMixin, ReviewedPage):
             "publisher": {"@type": "MedicalOrganization", "name": publisher_name, "url": settings.SITE_URL + "/"}
             if publisher_name
             else None,
-            "about": [{"@type": "MedicalCondition", "name": c.name} for c in self.conditions.all()] or None,
+            "about": [{"@type": "MedicalCondition", "name": c.name} for c in self.condition_list] or None,
             "image": settings.SITE_URL + self.hero_image.url if self.hero_image else None,
         }
         return {k: v for k, v in data.items() if v is not None}
