@@ -24,7 +24,7 @@ def forwards(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("booking", "0004_bulk_access"),
+        ("booking", "0005_bookingpolicy"),
         ("articles", "0003_trust_block"),
     ]
 
