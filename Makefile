@@ -22,9 +22,10 @@ content: setup
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py load_content
 
+# The site and the email worker together (Procfile.dev); Ctrl-C stops both.
 run: content
-	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
-	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@echo "Serving on http://$(HOST):$(PORT)/ with the email worker  (Ctrl-C stops both)"
+	DEBUG=1 RUN_ADDR=$(HOST):$(PORT) $(BIN)/honcho -f Procfile.dev start
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

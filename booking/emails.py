@@ -1,25 +1,23 @@
 """Patient and staff emails, through one outbox table.
 
-Each email is written as an OutboxEmail row inside the transaction that caused it, and sent only
-after that transaction commits. A mail failure therefore never loses or blocks a booking: the row
-keeps the error, staff see it in admin, and `manage.py resend_failed_emails` retries it.
+Each email is written as an OutboxEmail row inside the transaction that caused it; the email worker
+(booking.outbox, ``manage.py run_worker``) sends it after that transaction commits. A web request never
+talks to the mail server, so a slow or failing mail server never slows, loses or blocks a booking: the
+row keeps the error, staff see it in admin, and the worker retries it with backoff.
 No email ever carries the patient's reason for the visit or other health details.
 """
 
 import logging
 
 from django.conf import settings
-from django.core.mail import EmailMessage
-from django.db import transaction
-from django.db.models import F
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from clinic.facts import get_facts
 
 from .calendar import booking_ics
-from .models import OutboxEmail, OutboxStatus
+from .models import OutboxEmail
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +44,7 @@ def _subjects():
         Kind.CANCELLED_NOTICE: _("Booking %(ref)s was cancelled by the patient"),
         Kind.MOVED: _("Your new appointment time – %(ref)s"),
         Kind.MOVED_NOTICE: _("Booking %(ref)s was moved by the patient"),
-        Kind.REMINDER: _("Reminder: your appointment tomorrow – %(ref)s"),
+        Kind.REMINDER: _("Reminder: your appointment on %(when)s – %(ref)s"),
     }
 
 
@@ -73,8 +71,8 @@ def clinic_address():
     return settings.CLINIC_NOTIFY_EMAIL or (facts.profile.email if facts.profile else settings.DEFAULT_FROM_EMAIL)
 
 
-def queue(kind, booking, *, note="", ics=""):
-    """Write one email for `booking` into the outbox; it is sent after the current transaction commits."""
+def queue(kind, booking, *, note="", ics="", send_after=None, for_start=None):
+    """Write one email for `booking` into the outbox; the worker sends it once the transaction commits."""
     facts = get_facts()
     recipient = clinic_address() if kind in STAFF_KINDS else booking.email
     context = {
@@ -90,54 +88,18 @@ def queue(kind, booking, *, note="", ics=""):
         kind=kind,
         recipient=recipient,
         booking=booking,
-        subject=_subjects()[kind] % {"ref": booking.reference},
+        subject=_subjects()[kind] % {"ref": booking.reference, "when": _short_when(booking)},
         body=body,
         ics=ics,
+        send_after=send_after or timezone.now(),
+        for_start=for_start,
     )
-    transaction.on_commit(lambda: send_ids([email.pk]))
     return email
+
+
+def _short_when(booking):
+    return formats.date_format(timezone.localtime(booking.start), "l j F")
 
 
 def queue_with_calendar(kind, booking, *, cancel=False, note=""):
     return queue(kind, booking, note=note, ics=booking_ics(booking, cancel=cancel))
-
-
-def send_one(email):
-    """Try to send one outbox row; record the outcome on the row. Never raises."""
-    message = EmailMessage(subject=email.subject, body=email.body, to=[email.recipient])
-    if email.ics:
-        message.attach("appointment.ics", email.ics, "text/calendar; charset=utf-8")
-    try:
-        message.send(fail_silently=False)
-    except Exception as exc:  # noqa: BLE001  (any transport error must be recorded, not raised)
-        OutboxEmail.objects.filter(pk=email.pk).update(
-            status=OutboxStatus.FAILED, attempts=F("attempts") + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000]
-        )
-        logger.warning("Email %s (%s) failed: %s", email.pk, email.kind, type(exc).__name__)
-        return False
-    OutboxEmail.objects.filter(pk=email.pk).update(
-        status=OutboxStatus.SENT, attempts=F("attempts") + 1, last_error="", sent_at=timezone.now()
-    )
-    return True
-
-
-def send_ids(ids):
-    sent = 0
-    for email in OutboxEmail.objects.filter(pk__in=ids, status__in=[OutboxStatus.PENDING, OutboxStatus.FAILED]):
-        sent += send_one(email)
-    return sent
-
-
-def resend_failed(max_attempts=None):
-    """Retry pending and failed emails that have attempts left. Returns (sent, still_failing)."""
-    max_attempts = max_attempts or settings.EMAIL_MAX_ATTEMPTS
-    todo = OutboxEmail.objects.filter(
-        status__in=[OutboxStatus.PENDING, OutboxStatus.FAILED], attempts__lt=max_attempts
-    ).order_by("created")
-    sent = failed = 0
-    for email in todo:
-        if send_one(email):
-            sent += 1
-        else:
-            failed += 1
-    return sent, failed

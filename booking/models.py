@@ -1,6 +1,7 @@
 """Scheduling: what patients book, when practitioners work, and the bookings themselves."""
 
 import secrets
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -256,6 +257,8 @@ class Booking(models.Model):
     )
     patient_name = models.CharField(_("patient name"), max_length=120)
     email = models.EmailField(_("email"), max_length=254, db_index=True)
+    # The address folded to one key per mailbox (see booking.emailkeys): what the open-request cap counts.
+    email_key = models.CharField(max_length=254, blank=True, db_index=True, editable=False)
     phone = models.CharField(_("phone"), max_length=20, help_text=_("Stored in international (E.164) format."))
     phone_as_typed = models.CharField(_("phone as typed"), max_length=40, blank=True)
     contact_preference = models.CharField(_("contact by"), max_length=8, choices=ContactPreference.choices)
@@ -268,6 +271,9 @@ class Booking(models.Model):
     # The form's one-time key: a double click or the back button cannot save the same request twice.
     request_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     ics_sequence = models.PositiveIntegerField(default=0, editable=False)
+    # Raised by every change: a form carries the version it was made from, and a stale or repeated
+    # form (another tab, a double tap, a colleague's earlier change) changes nothing.
+    version = models.PositiveIntegerField(default=1, editable=False)
     reminder_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
     anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
     created = models.DateTimeField(_("created"), auto_now_add=True)
@@ -292,6 +298,14 @@ class Booking(models.Model):
     def __str__(self):
         # No patient name here: __str__ ends up in logs and the admin's change history.
         return self.reference
+
+    def save(self, *args, **kwargs):
+        from .emailkeys import normalise_email
+
+        self.email_key = normalise_email(self.email) if self.email else ""
+        if kwargs.get("update_fields") is not None and "email" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "email_key"}
+        super().save(*args, **kwargs)
 
     # Deliberately not get_absolute_url: admin's "view on site" (/admin/r/<type>/<id>/) would hand the
     # patient's own signed link to any staff account. Only emails to the patient carry it.
@@ -387,8 +401,17 @@ class BulkAccess(models.Model):
 
 class OutboxStatus(models.TextChoices):
     PENDING = "pending", _("Waiting to send")
+    SENDING = "sending", _("Sending")
     SENT = "sent", _("Sent")
     FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Not needed")
+
+
+def new_message_id():
+    # Stable per row: a retry after a crash between the mail server's "OK" and the row being marked
+    # sent carries the same Message-ID, so mail systems and people can recognise the repeat.
+    domain = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip("> ") or "clinic.invalid"
+    return f"<{uuid.uuid4().hex}@{domain}>"
 
 
 class OutboxEmail(models.Model):
@@ -406,6 +429,14 @@ class OutboxEmail(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     last_error = models.TextField(_("last error"), blank=True)
     created = models.DateTimeField(_("created"), auto_now_add=True)
+    # The worker sends a row only from this moment: now for most emails, the planned time for reminders,
+    # later after a failure (backoff).
+    send_after = models.DateTimeField(_("send after"), default=timezone.now, db_index=True)
+    # Set when a worker claims the row; a row left "sending" past its lease belonged to a worker that died.
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    message_id = models.CharField(_("Message-ID"), max_length=200, unique=True, default=new_message_id)
+    # For reminders: the booking start it was written for, so a move plans a new one and no time gets two.
+    for_start = models.DateTimeField(null=True, blank=True, editable=False)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:
@@ -413,9 +444,11 @@ class OutboxEmail(models.Model):
         verbose_name = _("email")
         verbose_name_plural = _("email outbox")
         constraints = [
-            # A reminder is queued at most once per booking, however often the command runs.
+            # At most one reminder for each time a booking has, however often it is planned.
             models.UniqueConstraint(
-                fields=["booking", "kind"], condition=models.Q(kind="reminder"), name="one_reminder_per_booking"
+                fields=["booking", "kind", "for_start"],
+                condition=models.Q(kind="reminder"),
+                name="one_reminder_per_booking_time",
             )
         ]
 

@@ -23,22 +23,25 @@ def _key(scope, request):
     return f"rl:{scope}:{digest}:{int(time.time() // WINDOW_SECONDS)}"
 
 
-def is_limited(request, scope="book", limit=None):
+def take(request, scope="book", limit=None):
+    """Count one attempt and say whether it is within the limit (True = go ahead).
+
+    Increment first, compare after: the cache's atomic INCR hands each concurrent request its own
+    number, so with a limit of 5 exactly 5 requests in an hour get numbers 1–5, however many arrive
+    at once on however many instances.
+    """
     limit = limit or settings.BOOKING_RATE_LIMIT
-    try:
-        count = cache.get(_key(scope, request)) or 0
-    except Exception:  # noqa: BLE001  (fail open when the cache is down)
-        logger.warning("rate limit cache unavailable; allowing request")
-        return False
-    return count >= limit
-
-
-def hit(request, scope="book"):
     key = _key(scope, request)
     try:
-        if not cache.add(key, 1, WINDOW_SECONDS + 60):
-            cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, WINDOW_SECONDS + 60)
-    except Exception:  # noqa: BLE001
-        logger.warning("rate limit cache unavailable; not counted")
+        cache.add(key, 0, WINDOW_SECONDS + 60)
+        count = cache.incr(key)
+    except ValueError:  # the key expired between add and incr: this is the window's first request
+        cache.add(key, 1, WINDOW_SECONDS + 60)
+        count = 1
+    except Exception:  # noqa: BLE001  (fail open when the cache is down)
+        logger.warning("rate limit cache unavailable; allowing request")
+        return True
+    if count is None:  # django-redis with IGNORE_EXCEPTIONS answers None when Redis is down
+        logger.warning("rate limit cache unavailable; allowing request")
+        return True
+    return count <= limit

@@ -2,11 +2,11 @@
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -16,10 +16,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from clinic.facts import get_facts
 from clinic.models import OpeningHours, Practitioner
 
-from . import formcache, ratelimit, workflow
+from . import formcache, ratelimit, reminders, workflow
 from .calendar import booking_ics
 from .forms import BookingForm, ChoicesForm, MoveForm
-from .models import Booking, Closure, Service, VisitType
+from .models import ACTIVE_STATUSES, Booking, Closure, Service, VisitType
 from .picker import build_picker, move_picker
 from .tokens import read_token
 
@@ -106,15 +106,19 @@ def request_view(request):
         return redirect("booking:manage", token=existing.manage_token())
 
     if form.is_bot():
-        ratelimit.hit(request)
+        ratelimit.take(request)
         form.add_error(None, _("Sorry, we couldn't accept this request. Please try again or call us."))
-    elif ratelimit.is_limited(request):
-        form.add_error(None, _("We've received several requests from your connection. Please call us to book more."))
     elif form.is_valid():
-        booking = _save(request, form)
-        if booking:
-            request.session["booking_thanks"] = booking.reference
-            return redirect("booking:manage", token=booking.manage_token())
+        # Counted before the save (increment, then compare): concurrent requests cannot all pass.
+        if not ratelimit.take(request):
+            form.add_error(
+                None, _("We've received several requests from your connection. Please call us to book more.")
+            )
+        else:
+            booking = _save(request, form)
+            if booking:
+                # Nothing after the commit can fail this answer: no session write, no email, just a redirect.
+                return redirect(reverse("booking:manage", kwargs={"token": booking.manage_token()}) + "?new=1")
     picker = build_picker(_choices(request.POST), slot=form.data.get("slot"))
     return _render_form(request, form, picker)
 
@@ -128,13 +132,6 @@ def _existing_request(key):
 @sensitive_variables("data", "patient")
 def _save(request, form):
     data = form.cleaned_data
-    open_count = Booking.objects.active().upcoming().filter(email__iexact=data["email"]).count()
-    if open_count >= settings.BOOKING_MAX_OPEN_PER_EMAIL:
-        form.add_error(
-            "email",
-            _("You already have %(n)d open requests with us. Please call us to book more.") % {"n": open_count},
-        )
-        return None
     profile = get_facts().profile
     patient = workflow.PatientDetails(
         name=data["name"],
@@ -156,13 +153,16 @@ def _save(request, form):
             patient=patient,
             request_key=data.get("request_key") or None,
         )
+    except workflow.TooManyOpen:
+        # No count in the message: it would tell a stranger how many bookings an address has.
+        form.add_error("email", _("This email address already has open requests with us. Please call us to book."))
+        return None
     except workflow.SlotTaken:
         existing = _existing_request(data.get("request_key"))
         if existing:
             return existing
         form.add_error("slot", slot_taken_message())
         return None
-    ratelimit.hit(request)
     return booking
 
 
@@ -211,7 +211,7 @@ def manage_view(request, token):
     booking = _booking_from_token(token)
     if booking is None or booking.anonymised_at:
         return _invalid_link(request)
-    thanks = request.session.pop("booking_thanks", None) == booking.reference
+    thanks = request.GET.get("new") == "1" and booking.status in ACTIVE_STATUSES
     return render(
         request,
         "booking/manage.html",
@@ -222,6 +222,7 @@ def manage_view(request, token):
             "past": booking.start <= timezone.now(),
             "can_change": booking.patient_can_change(),
             "reply_by": reply_by(booking.created),
+            "reminder": reminders.pending_for(booking),
         },
     )
 
@@ -240,6 +241,12 @@ def reply_by(requested_at):
     return day
 
 
+def form_version(data):
+    """The booking version a form was made from (a hidden field), or 0 if missing or mangled (never current)."""
+    value = str(data.get("version", ""))
+    return int(value) if value.isdigit() and len(value) < 10 else 0
+
+
 @never_cache
 @require_http_methods(["GET", "POST"])
 def cancel_view(request, token):
@@ -248,8 +255,14 @@ def cancel_view(request, token):
         return refusal
     if request.method == "POST":
         try:
-            workflow.change_status(booking, "cancelled", by=workflow.PATIENT, note=_("Cancelled by the patient online"))
-        except workflow.NotAllowed as exc:
+            workflow.change_status(
+                booking,
+                "cancelled",
+                by=workflow.PATIENT,
+                note=_("Cancelled by the patient online"),
+                version=form_version(request.POST),
+            )
+        except (workflow.NotAllowed, workflow.Stale) as exc:
             messages.info(request, str(exc))
         else:
             messages.success(request, _("Your appointment is cancelled. We've sent you an email to confirm."))
@@ -265,11 +278,16 @@ def move_view(request, token):
         return refusal
     moving = request.method == "POST" and "from" not in request.POST
     form = MoveForm(request.POST if moving else None)
+    # The version travels with the page through "show more days": it is the state the patient saw.
+    version = form_version(request.POST) if request.method == "POST" else booking.version
     if moving and form.is_valid():
         try:
-            workflow.reschedule(booking, form.cleaned_data["slot"], by=workflow.PATIENT)
+            workflow.reschedule(booking, form.cleaned_data["slot"], by=workflow.PATIENT, version=version)
         except workflow.SlotTaken:
             form.add_error("slot", slot_taken_message())
+        except (workflow.Stale, workflow.Unchanged) as exc:
+            messages.info(request, str(exc))
+            return redirect("booking:manage", token=token)
         except workflow.NotAllowed as exc:
             form.add_error(None, str(exc))
         else:
@@ -279,7 +297,8 @@ def move_view(request, token):
     picker = move_picker(booking, first=first, slot=request.POST.get("slot", ""))
     if request.GET.get("fragment"):
         return render(request, "booking/includes/picker.html", {"picker": picker})
-    return render(request, "booking/move.html", {"booking": booking, "token": token, "form": form, "picker": picker})
+    context = {"booking": booking, "token": token, "form": form, "picker": picker, "version": version}
+    return render(request, "booking/move.html", context)
 
 
 @never_cache

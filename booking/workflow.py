@@ -3,13 +3,16 @@ change is checked against the rules, recorded as a BookingEvent and followed by 
 
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from . import emails
+from . import emails, reminders
 from .availability import slots_for
+from .emailkeys import lock_address, normalise_email
 from .models import Booking, BookingEvent, BookingPolicy, BookingStatus, VisitType
+from .races import retry_lost_races
 
 PATIENT = "patient"
 SYSTEM = "system"
@@ -21,6 +24,39 @@ class SlotTaken(Exception):
 
 class NotAllowed(Exception):
     """The requested change of state is not allowed from the booking's current state."""
+
+
+class TooManyOpen(Exception):
+    """This email address already has as many open requests as the clinic allows."""
+
+
+class Stale(Exception):
+    """The form was made from an earlier state of the booking (another tab, a repeat, a colleague's change).
+
+    Nothing was changed; the message says what the booking is now, in plain words.
+    """
+
+    def __init__(self, booking):
+        self.booking = booking
+        super().__init__(
+            _("This booking changed since you opened this page: it is now %(state)s.") % {"state": describe(booking)}
+        )
+
+
+class Unchanged(Exception):
+    """The change asked for is what the booking already is (e.g. a move to its current time)."""
+
+
+def describe(booking):
+    """A booking's state and time in plain words, e.g. "confirmed for Friday 11 December, 9 a.m."."""
+    local = timezone.localtime(booking.start)
+    when = f"{formats.date_format(local, 'l j F')}, {formats.time_format(local, 'TIME_FORMAT')}"
+    return _("%(status)s for %(when)s") % {"status": booking.get_status_display().lower(), "when": when}
+
+
+def _check_version(booking, version):
+    if version is not None and int(version) != booking.version:
+        raise Stale(booking)
 
 
 @dataclass
@@ -72,14 +108,24 @@ def _hold_slot(booking_fields, candidates, start, blocked_until):
     raise SlotTaken
 
 
+@retry_lost_races(give_up=lambda: SlotTaken())
 def request_booking(
     *, service, visit_type, location, practitioner, start, patient: PatientDetails, request_key=None, now=None
 ):
-    """Save a patient's request for a free slot (one transaction) and queue its emails."""
+    """Save a patient's request for a free slot (one transaction) and queue its emails.
+
+    The per-email cap is counted inside the same transaction, under a lock on the normalised address,
+    so concurrent requests with one address cannot all see "under the cap" and all be saved.
+    """
     now = now or timezone.now()
     if visit_type == VisitType.TELEHEALTH:
         location = None
+    email_key = normalise_email(patient.email)
     with transaction.atomic():
+        lock_address(email_key)
+        open_count = Booking.objects.active().filter(email_key=email_key, start__gte=now).count()
+        if open_count >= settings.BOOKING_MAX_OPEN_PER_EMAIL:
+            raise TooManyOpen
         free = slots_for(
             service, visit_type, location, practitioner, day=timezone.localtime(start).date(), now=now, use_cache=False
         )
@@ -98,6 +144,7 @@ def request_booking(
             "status": status,
             "patient_name": patient.name,
             "email": patient.email,
+            "email_key": email_key,
             "phone": patient.phone,
             "phone_as_typed": patient.phone_as_typed,
             "contact_preference": patient.contact_preference,
@@ -118,6 +165,7 @@ def request_booking(
                 note=_("Confirmed instantly"),
             )
             emails.queue_with_calendar(emails.Kind.CONFIRMATION, booking)
+            reminders.plan(booking, now)
         else:
             emails.queue(emails.Kind.ACKNOWLEDGEMENT, booking)
         emails.queue(emails.Kind.NEW_REQUEST, booking)
@@ -133,11 +181,17 @@ def _locked(booking):
     )
 
 
-def change_status(booking, to_status, *, by, note="", telehealth_url=None, now=None):
-    """Move a booking to a new state if the rules allow it; record and email. Returns the fresh booking."""
+@retry_lost_races
+def change_status(booking, to_status, *, by, note="", telehealth_url=None, now=None, version=None):
+    """Move a booking to a new state if the rules allow it; record and email. Returns the fresh booking.
+
+    `version` is the booking version the person's form was made from: if the booking changed since
+    (or the same form arrives twice), nothing changes and Stale says what the booking is now.
+    """
     now = now or timezone.now()
     with transaction.atomic():
         booking = _locked(booking)
+        _check_version(booking, version)
         if not booking.can_become(to_status):
             raise NotAllowed(
                 _("A %(status)s booking cannot be marked %(to)s.")
@@ -154,8 +208,10 @@ def change_status(booking, to_status, *, by, note="", telehealth_url=None, now=N
         booking.status = to_status
         if to_status in (BookingStatus.CONFIRMED, BookingStatus.CANCELLED):
             booking.ics_sequence += 1
+        booking.version += 1
         booking.save()
         record(booking, by=by, from_status=from_status, to_status=to_status, note=note)
+        reminders.plan(booking, now)
         if to_status == BookingStatus.CONFIRMED:
             emails.queue_with_calendar(emails.Kind.CONFIRMATION, booking)
         elif to_status == BookingStatus.DECLINED:
@@ -170,15 +226,21 @@ def change_status(booking, to_status, *, by, note="", telehealth_url=None, now=N
     return booking
 
 
-def reschedule(booking, new_start, *, by, note="", now=None):
+@retry_lost_races(give_up=lambda: SlotTaken())
+def reschedule(booking, new_start, *, by, note="", now=None, version=None):
     """Move an active booking to another free slot with the same practitioner (or any, for patients).
 
     Staff moves keep a confirmed booking confirmed; a patient's move goes back to review unless the
-    clinic confirms instantly. The no-overlap guarantee holds exactly as for a new request.
+    clinic confirms instantly. The no-overlap guarantee holds exactly as for a new request. A move to
+    the booking's current time raises Unchanged (nothing recorded, nothing sent); a form made from an
+    earlier version raises Stale.
     """
     now = now or timezone.now()
     with transaction.atomic():
         booking = _locked(booking)
+        _check_version(booking, version)
+        if booking.start == new_start:
+            raise Unchanged(_("Your appointment is already at that time: nothing was changed."))
         if not booking.is_active:
             raise NotAllowed(_("Only requested or confirmed bookings can be moved."))
         service = booking.service
@@ -201,6 +263,7 @@ def reschedule(booking, new_start, *, by, note="", now=None):
         if by == PATIENT and not _confirm_instantly():
             booking.status = BookingStatus.REQUESTED
         booking.ics_sequence += 1
+        booking.version += 1
         try:
             with transaction.atomic():
                 booking.save()
@@ -220,4 +283,5 @@ def reschedule(booking, new_start, *, by, note="", now=None):
             emails.queue(emails.Kind.MOVED, booking)
         if by == PATIENT:
             emails.queue(emails.Kind.MOVED_NOTICE, booking)
+        reminders.plan(booking, now)
     return booking

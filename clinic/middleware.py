@@ -11,6 +11,8 @@ from django.core.signals import setting_changed
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponseBadRequest
 
+from . import dberrors
+
 logger = logging.getLogger(__name__)
 
 
@@ -45,10 +47,15 @@ class DatabaseUnavailableMiddleware:
     def process_exception(self, request, exception):
         if not isinstance(exception, OperationalError | InterfaceError):
             return None
-        from clinic.views import service_unavailable
+        from clinic.views import service_unavailable, try_again
 
-        # Log the kind of failure only: a database error message may quote the query and its values.
-        logger.error("Database unavailable (%s) on %s %s", type(exception).__name__, request.method, request.path)
+        # Log the kind of failure only (driver class and SQLSTATE): the message may quote the query's values.
+        kind = dberrors.describe(exception)
+        if dberrors.is_lost_race(exception):
+            # A deadlock or serialization failure: this request lost a race with another; not an outage.
+            logger.warning("Lost a database race (%s) on %s %s", kind, request.method, request.path)
+            return try_again(request)
+        logger.error("Database unavailable (%s) on %s %s", kind, request.method, request.path)
         return service_unavailable(request)
 
 

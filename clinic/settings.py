@@ -203,6 +203,15 @@ BOOKING_RATE_LIMIT = env_int("BOOKING_RATE_LIMIT", 5)  # requests per client add
 BOOKING_MAX_OPEN_PER_EMAIL = env_int("BOOKING_MAX_OPEN_PER_EMAIL", 3)
 BOOKING_MIN_SECONDS_TO_SUBMIT = env_int("BOOKING_MIN_SECONDS_TO_SUBMIT", 3)
 EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 5)
+# The email worker (manage.py run_worker): first retry after this many seconds, doubling each time (max 1 h);
+# a row claimed by a worker that died is claimed again after the lease; the worker polls this often.
+EMAIL_RETRY_BASE_SECONDS = env_int("EMAIL_RETRY_BASE_SECONDS", 60)
+EMAIL_CLAIM_LEASE_SECONDS = env_int("EMAIL_CLAIM_LEASE_SECONDS", 300)
+WORKER_POLL_SECONDS = env_int("WORKER_POLL_SECONDS", 2)
+# Reminders: the day before at this hour (clinic time); confirmed later than that, this many hours before
+# the visit instead (0 = no late reminder).
+BOOKING_REMINDER_HOUR = env_int("BOOKING_REMINDER_HOUR", 18)
+BOOKING_LATE_REMINDER_HOURS = env_int("BOOKING_LATE_REMINDER_HOURS", 2)
 
 # Our own reverse proxies / load balancers (addresses or networks, comma-separated). X-Forwarded-For and
 # X-Forwarded-Proto count only on connections from these (clinic/client_address.py); nobody else's do.

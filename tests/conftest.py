@@ -16,7 +16,7 @@ def _clear_cache():
 
 @pytest.fixture
 def run_on_commit(monkeypatch):
-    """Test transactions never commit, so run after-commit work (sending email) at once."""
+    """Test transactions never commit, so run after-commit work (cache version bumps) at once."""
     from django.db import transaction
 
     monkeypatch.setattr(transaction, "on_commit", lambda func, using=None, robust=False: func())
@@ -33,3 +33,33 @@ def desk(client, desk_clinic):
     """A client signed in as the front desk of ``desk_clinic``."""
     client.force_login(desk_clinic.desk)
     return client
+
+
+@pytest.fixture
+def deliver():
+    """Run the email worker once over what is due (as `manage.py run_worker` does); returns the mail sent.
+
+    Web requests only write outbox rows, so a test that checks email runs the worker, like production.
+    """
+    from django.core import mail
+
+    from booking.outbox import drain
+
+    def run():
+        drain()
+        return mail.outbox
+
+    return run
+
+
+@pytest.fixture
+def worker_runs(deliver):
+    """`with worker_runs(): ...` — the email worker runs over the outbox when the block ends."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def block():
+        yield
+        deliver()
+
+    return block

@@ -1,17 +1,12 @@
-"""send_reminders (exactly once, however often it runs) and purge_bookings (anonymise, keep counts)."""
+"""purge_bookings (anonymise, keep counts). Reminders: see test_worker.py."""
 
-from datetime import timedelta
 from io import StringIO
 
 import pytest
-from django.core import mail
 from django.core.management import call_command
-from django.db import IntegrityError, transaction
-from django.utils import timezone
 
 from booking.management.commands.purge_bookings import months_before
-from booking.management.commands.send_reminders import queue_reminders
-from booking.models import Booking, BookingEvent, BookingStatus, OutboxEmail, VisitType
+from booking.models import Booking, BookingEvent, BookingStatus, OutboxEmail
 from tests.factories import PATIENT_NAME, local
 
 pytestmark = pytest.mark.django_db
@@ -21,75 +16,6 @@ def run(*args):
     out = StringIO()
     call_command(*args, stdout=out)
     return out.getvalue()
-
-
-# --- send_reminders ----------------------------------------------------------------------------
-
-
-def test_reminder_queued_and_sent_once_over_repeated_runs(desk_clinic, django_capture_on_commit_callbacks):
-    tomorrow = desk_clinic.booking(local(1, 9), status=BookingStatus.CONFIRMED)
-    tele = desk_clinic.booking(
-        local(1, 17), practitioner=desk_clinic.sam, status=BookingStatus.CONFIRMED, visit_type=VisitType.TELEHEALTH
-    )
-    desk_clinic.booking(local(1, 11), status=BookingStatus.REQUESTED)  # not confirmed: no reminder
-    desk_clinic.booking(local(1, 13), status=BookingStatus.CANCELLED)
-    desk_clinic.booking(local(2, 9), status=BookingStatus.CONFIRMED)  # the day after tomorrow
-    desk_clinic.booking(local(0, 23, 30), status=BookingStatus.CONFIRMED)  # today
-    with django_capture_on_commit_callbacks(execute=True):
-        out = run("send_reminders")
-    assert "2 queued" in out
-    assert sorted(m.to[0] for m in mail.outbox) == sorted([tomorrow.email, tele.email])
-    assert all("Reminder" in m.subject for m in mail.outbox)
-    assert "https://video.example/sam" in next(m for m in mail.outbox if m.to == [tele.email]).body
-    assert "Night cramps" not in " ".join(m.body for m in mail.outbox)  # no health details
-    for _ in range(3):
-        with django_capture_on_commit_callbacks(execute=True):
-            out = run("send_reminders")
-        assert "0 queued" in out
-    assert len(mail.outbox) == 2
-    assert OutboxEmail.objects.filter(kind="reminder").count() == 2
-    assert OutboxEmail.objects.filter(kind="reminder", status="sent").count() == 2
-    tomorrow.refresh_from_db()
-    assert tomorrow.reminder_queued_at is not None
-
-
-def test_the_outbox_refuses_a_second_reminder(desk_clinic, django_capture_on_commit_callbacks):
-    booking = desk_clinic.booking(local(1, 9), status=BookingStatus.CONFIRMED)
-    with django_capture_on_commit_callbacks(execute=True):
-        queue_reminders()
-    # Even if the booking's flag were lost, the database keeps one reminder per booking.
-    Booking.objects.filter(pk=booking.pk).update(reminder_queued_at=None)
-    with django_capture_on_commit_callbacks(execute=True):
-        assert queue_reminders() == 0
-    with pytest.raises(IntegrityError), transaction.atomic():
-        OutboxEmail.objects.create(kind="reminder", booking=booking, recipient="x@example.com", subject="s", body="b")
-    assert OutboxEmail.objects.filter(kind="reminder", booking=booking).count() == 1
-    assert len(mail.outbox) == 1
-
-
-def test_failed_reminder_is_kept_for_retry_not_requeued(desk_clinic, settings, django_capture_on_commit_callbacks):
-    desk_clinic.booking(local(1, 9), status=BookingStatus.CONFIRMED)
-    settings.EMAIL_BACKEND = "tests.mail_backends.FailingBackend"
-    with django_capture_on_commit_callbacks(execute=True):
-        run("send_reminders")
-    email = OutboxEmail.objects.get(kind="reminder")
-    assert email.status == "failed" and email.last_error
-    with django_capture_on_commit_callbacks(execute=True):
-        out = run("send_reminders")
-    assert "0 queued" in out and "1 reminder(s) failed to send" in out
-    assert OutboxEmail.objects.filter(kind="reminder").count() == 1
-
-
-def test_stale_pending_reminder_is_sent_by_the_next_run(desk_clinic, django_capture_on_commit_callbacks):
-    booking = desk_clinic.booking(local(1, 9), status=BookingStatus.CONFIRMED)
-    queue_reminders()  # on_commit never ran: as if the process died before sending
-    assert mail.outbox == []
-    OutboxEmail.objects.filter(booking=booking).update(created=timezone.now() - timedelta(minutes=10))
-    with django_capture_on_commit_callbacks(execute=True):
-        out = run("send_reminders")
-    assert "1 left over from an earlier run sent now" in out
-    assert len(mail.outbox) == 1
-    assert OutboxEmail.objects.get(booking=booking).status == "sent"
 
 
 # --- purge_bookings ----------------------------------------------------------------------------
@@ -161,12 +87,13 @@ def test_purge_refuses_zero_months(desk_clinic):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_runs_queue_one_reminder_each():
-    """Several cron runs at once (PostgreSQL, real transactions): still exactly one reminder each."""
+def test_concurrent_runs_plan_one_reminder_each():
+    """Several workers planning at once (PostgreSQL, real transactions): still exactly one reminder each."""
     from concurrent.futures import ThreadPoolExecutor
 
     from django.db import connection, connections
 
+    from booking.reminders import plan_missing
     from tests.factories import FRONT_DESK_HOURS, make_booking, make_clinic, make_practitioner, make_service
 
     if connection.vendor != "postgresql":
@@ -182,7 +109,7 @@ def test_concurrent_runs_queue_one_reminder_each():
 
     def one_run(_):
         try:
-            return queue_reminders()
+            return plan_missing()
         finally:
             connections.close_all()
 

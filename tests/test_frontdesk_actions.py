@@ -56,9 +56,9 @@ def test_booking_page_offers_the_allowed_actions(desk, desk_clinic):
     assert do(booking, "no_show") not in page
 
 
-def test_confirm_records_event_sends_email_with_ics(desk, desk_clinic, django_capture_on_commit_callbacks):
+def test_confirm_records_event_sends_email_with_ics(desk, desk_clinic, worker_runs):
     booking = desk_clinic.booking(local(3, 10))
-    with django_capture_on_commit_callbacks(execute=True):
+    with worker_runs():
         response = desk.post(do(booking, "confirm"))
     assert response.status_code == 302
     assert refresh(booking).status == BookingStatus.CONFIRMED
@@ -81,13 +81,13 @@ def test_confirm_records_event_sends_email_with_ics(desk, desk_clinic, django_ca
     assert vevent["DTSTART"].dt.tzinfo is not None
     assert str(vevent["DTSTART"].params.get("TZID")) == "America/Toronto"
     assert vevent["DTSTART"].dt == booking.start
-    assert OutboxEmail.objects.get(booking=booking).status == "sent"
+    assert OutboxEmail.objects.get(booking=booking, kind="confirmation").status == "sent"
     assert any("Confirmed 1 booking" in m for m in msgs(response))
 
 
-def test_confirm_a_cancelled_booking_is_refused(desk, desk_clinic, django_capture_on_commit_callbacks):
+def test_confirm_a_cancelled_booking_is_refused(desk, desk_clinic, worker_runs):
     booking = desk_clinic.booking(local(3, 10), status=BookingStatus.CANCELLED)
-    with django_capture_on_commit_callbacks(execute=True):
+    with worker_runs():
         response = desk.post(do(booking, "confirm"), follow=True)
     assert refresh(booking).status == BookingStatus.CANCELLED
     assert not booking.events.exists()
@@ -102,7 +102,7 @@ def test_get_on_an_action_url_changes_nothing(desk, desk_clinic):
     assert refresh(booking).status == BookingStatus.REQUESTED
 
 
-def test_telehealth_confirm_asks_for_the_video_link(desk, desk_clinic, django_capture_on_commit_callbacks):
+def test_telehealth_confirm_asks_for_the_video_link(desk, desk_clinic, worker_runs):
     booking = desk_clinic.booking(local(3, 17), visit_type=VisitType.TELEHEALTH)
     # The button leads to the form; a POST to the plain action is redirected there too.
     response = desk.post(do(booking, "confirm"))
@@ -117,7 +117,7 @@ def test_telehealth_confirm_asks_for_the_video_link(desk, desk_clinic, django_ca
     assert "This field is required" in response.content.decode()
     assert refresh(booking).status == BookingStatus.REQUESTED
     # With a link: confirmed, and the link is in the email and its calendar file.
-    with django_capture_on_commit_callbacks(execute=True):
+    with worker_runs():
         response = desk.post(confirm_url, {"telehealth_url": "https://video.example/room/42"})
     assert response.status_code == 302
     booking = refresh(booking)
@@ -128,15 +128,15 @@ def test_telehealth_confirm_asks_for_the_video_link(desk, desk_clinic, django_ca
     assert "https://video.example/room/42" in str(event_of(ics_of(message))["LOCATION"])
 
 
-def test_telehealth_with_practitioner_room_confirms_directly(desk, desk_clinic, django_capture_on_commit_callbacks):
+def test_telehealth_with_practitioner_room_confirms_directly(desk, desk_clinic, worker_runs):
     booking = desk_clinic.booking(local(3, 17), practitioner=desk_clinic.sam, visit_type=VisitType.TELEHEALTH)
-    with django_capture_on_commit_callbacks(execute=True):
+    with worker_runs():
         desk.post(do(booking, "confirm"))
     assert refresh(booking).status == BookingStatus.CONFIRMED
     assert "https://video.example/sam" in mail.outbox[0].body
 
 
-def test_decline_needs_a_reason_and_emails_it(desk, desk_clinic, django_capture_on_commit_callbacks):
+def test_decline_needs_a_reason_and_emails_it(desk, desk_clinic, worker_runs):
     booking = desk_clinic.booking(local(3, 10))
     url = reverse("admin:booking_booking_decline", args=[booking.pk])
     assert desk.get(url).status_code == 200
@@ -144,7 +144,7 @@ def test_decline_needs_a_reason_and_emails_it(desk, desk_clinic, django_capture_
     assert response.status_code == 200
     assert "Please give a reason" in response.content.decode()
     assert refresh(booking).status == BookingStatus.REQUESTED
-    with django_capture_on_commit_callbacks(execute=True):
+    with worker_runs():
         response = desk.post(url, {"reason": "No physio times that week, please call us."})
     assert response.status_code == 302
     assert refresh(booking).status == BookingStatus.DECLINED
@@ -154,9 +154,9 @@ def test_decline_needs_a_reason_and_emails_it(desk, desk_clinic, django_capture_
     assert not message.attachments
 
 
-def test_cancel_a_confirmed_booking_sends_a_calendar_cancel(desk, desk_clinic, django_capture_on_commit_callbacks):
+def test_cancel_a_confirmed_booking_sends_a_calendar_cancel(desk, desk_clinic, worker_runs):
     booking = desk_clinic.booking(local(3, 10), status=BookingStatus.CONFIRMED, ics_sequence=1)
-    with django_capture_on_commit_callbacks(execute=True):
+    with worker_runs():
         desk.post(do(booking, "cancel"))
     assert refresh(booking).status == BookingStatus.CANCELLED
     cal = ics_of(mail.outbox[0])
@@ -167,14 +167,14 @@ def test_cancel_a_confirmed_booking_sends_a_calendar_cancel(desk, desk_clinic, d
     assert booking.events.get().user == desk_clinic.desk
 
 
-def test_complete_and_no_show_only_after_the_start(desk, desk_clinic, django_capture_on_commit_callbacks):
+def test_complete_and_no_show_only_after_the_start(desk, desk_clinic, worker_runs):
     future = desk_clinic.booking(local(3, 10), status=BookingStatus.CONFIRMED)
     past = desk_clinic.booking(local(-2, 10), status=BookingStatus.CONFIRMED)
     missed = desk_clinic.booking(local(-2, 12), status=BookingStatus.CONFIRMED)
     response = desk.post(do(future, "complete"), follow=True)
     assert refresh(future).status == BookingStatus.CONFIRMED
     assert any("has not started yet" in m for m in msgs(response))
-    with django_capture_on_commit_callbacks(execute=True):
+    with worker_runs():
         desk.post(do(past, "complete"))
         desk.post(do(missed, "no_show"))
     assert refresh(past).status == BookingStatus.COMPLETED
@@ -183,7 +183,7 @@ def test_complete_and_no_show_only_after_the_start(desk, desk_clinic, django_cap
     assert mail.outbox == []  # no email for these
 
 
-def test_reschedule_page_lists_free_times_and_moves(desk, desk_clinic, django_capture_on_commit_callbacks):
+def test_reschedule_page_lists_free_times_and_moves(desk, desk_clinic, worker_runs):
     booking = desk_clinic.booking(local(3, 10), status=BookingStatus.CONFIRMED, ics_sequence=1)
     other = desk_clinic.booking(local(3, 12))  # Pat is busy at 12:00
     url = reverse("admin:booking_booking_reschedule", args=[booking.pk])
@@ -198,7 +198,7 @@ def test_reschedule_page_lists_free_times_and_moves(desk, desk_clinic, django_ca
     assert review.status_code == 200 and "Old time" in text and "New time" in text
     assert "Eastern Time (Toronto)" in text and "Move and email the patient" in text
     assert refresh(booking).start == local(3, 10) and mail.outbox == []
-    with django_capture_on_commit_callbacks(execute=True):
+    with worker_runs():
         response = desk.post(url, {"slot": encode_slot(new_start), "note": "Patient asked by phone", "action": "move"})
     assert response.status_code == 302
     booking = refresh(booking)
@@ -225,11 +225,9 @@ def test_reschedule_to_a_taken_time_says_so(desk, desk_clinic):
     assert not booking.events.exists()
 
 
-def test_ics_uid_is_stable_and_sequence_grows_across_confirm_move_cancel(
-    desk, desk_clinic, django_capture_on_commit_callbacks
-):
+def test_ics_uid_is_stable_and_sequence_grows_across_confirm_move_cancel(desk, desk_clinic, worker_runs):
     booking = desk_clinic.booking(local(4, 9))
-    with django_capture_on_commit_callbacks(execute=True):
+    with worker_runs():
         desk.post(do(booking, "confirm"))
         desk.post(
             reverse("admin:booking_booking_reschedule", args=[booking.pk]),
@@ -243,10 +241,10 @@ def test_ics_uid_is_stable_and_sequence_grows_across_confirm_move_cancel(
     assert [int(e["SEQUENCE"]) for e in events] == [1, 2, 3]
 
 
-def test_admin_history_never_carries_the_patient_name(desk, desk_clinic, django_capture_on_commit_callbacks):
+def test_admin_history_never_carries_the_patient_name(desk, desk_clinic, worker_runs):
     booking = desk_clinic.booking(local(3, 10))
     change = reverse("admin:booking_booking_change", args=[booking.pk])
-    with django_capture_on_commit_callbacks(execute=True):
+    with worker_runs():
         desk.post(do(booking, "confirm"))
         response = desk.post(
             change,
@@ -272,9 +270,9 @@ def test_opening_a_booking_is_logged(desk, desk_clinic):
     assert booking.accesses.filter(user=desk_clinic.desk).count() == 2
 
 
-def test_history_inline_is_read_only(desk, desk_clinic, django_capture_on_commit_callbacks):
+def test_history_inline_is_read_only(desk, desk_clinic, worker_runs):
     booking = desk_clinic.booking(local(3, 10))
-    with django_capture_on_commit_callbacks(execute=True):
+    with worker_runs():
         desk.post(do(booking, "confirm"))
     page = desk.get(reverse("admin:booking_booking_change", args=[booking.pk])).content.decode()
     assert "events-0-note" not in page  # no editable history fields
@@ -290,12 +288,12 @@ def run_action(client, action, bookings, **extra):
     return client.post(CHANGELIST, data, follow=True)
 
 
-def test_bulk_confirm_reports_done_and_skipped(desk, desk_clinic, django_capture_on_commit_callbacks):
+def test_bulk_confirm_reports_done_and_skipped(desk, desk_clinic, worker_runs):
     ok1 = desk_clinic.booking(local(3, 9))
     ok2 = desk_clinic.booking(local(3, 9), practitioner=desk_clinic.sam)
     cancelled = desk_clinic.booking(local(3, 11), status=BookingStatus.CANCELLED)
     tele = desk_clinic.booking(local(3, 17), visit_type=VisitType.TELEHEALTH)
-    with django_capture_on_commit_callbacks(execute=True):
+    with worker_runs():
         response = run_action(desk, "confirm_selected", [ok1, ok2, cancelled, tele])
     assert refresh(ok1).status == refresh(ok2).status == BookingStatus.CONFIRMED
     assert refresh(cancelled).status == BookingStatus.CANCELLED
@@ -309,7 +307,7 @@ def test_bulk_confirm_reports_done_and_skipped(desk, desk_clinic, django_capture
     assert BookingEvent.objects.filter(user=desk_clinic.desk, to_status=BookingStatus.CONFIRMED).count() == 2
 
 
-def test_bulk_decline_asks_for_a_reason_first(desk, desk_clinic, django_capture_on_commit_callbacks):
+def test_bulk_decline_asks_for_a_reason_first(desk, desk_clinic, worker_runs):
     a = desk_clinic.booking(local(3, 9))
     b = desk_clinic.booking(local(3, 11))
     confirmed = desk_clinic.booking(local(3, 13), status=BookingStatus.CONFIRMED)
@@ -322,7 +320,7 @@ def test_bulk_decline_asks_for_a_reason_first(desk, desk_clinic, django_capture_
     response = run_action(desk, "decline_selected", [a, b, confirmed], apply="1", reason="")
     assert "Please give a reason" in response.content.decode()
     assert refresh(a).status == BookingStatus.REQUESTED
-    with django_capture_on_commit_callbacks(execute=True):
+    with worker_runs():
         response = run_action(desk, "decline_selected", [a, b, confirmed], apply="1", reason="Fully booked.")
     assert refresh(a).status == refresh(b).status == BookingStatus.DECLINED
     assert refresh(confirmed).status == BookingStatus.CONFIRMED
@@ -331,7 +329,7 @@ def test_bulk_decline_asks_for_a_reason_first(desk, desk_clinic, django_capture_
     assert "Declined 2 requests" in text and f"Skipped {confirmed.reference}" in text
 
 
-def test_bulk_cancel_complete_no_show(desk, desk_clinic, django_capture_on_commit_callbacks):
+def test_bulk_cancel_complete_no_show(desk, desk_clinic, worker_runs):
     upcoming = desk_clinic.booking(local(3, 9), status=BookingStatus.CONFIRMED)
     past = desk_clinic.booking(local(-1, 9), status=BookingStatus.CONFIRMED)
     declined = desk_clinic.booking(local(3, 11), status=BookingStatus.DECLINED)
@@ -342,7 +340,7 @@ def test_bulk_cancel_complete_no_show(desk, desk_clinic, django_capture_on_commi
     assert "Marked 1 booking completed" in text
     assert f"Skipped {upcoming.reference}: This appointment has not started yet." in text
     assert f"Skipped {declined.reference}" in text
-    with django_capture_on_commit_callbacks(execute=True):
+    with worker_runs():
         response = run_action(desk, "cancel_selected", [upcoming, past])
     assert refresh(upcoming).status == BookingStatus.CANCELLED
     assert refresh(past).status == BookingStatus.COMPLETED
@@ -352,15 +350,13 @@ def test_bulk_cancel_complete_no_show(desk, desk_clinic, django_capture_on_commi
     assert refresh(missed).status == BookingStatus.NO_SHOW
 
 
-def test_failed_email_never_blocks_the_action_and_can_be_retried(
-    desk, desk_clinic, settings, django_capture_on_commit_callbacks
-):
+def test_failed_email_never_blocks_the_action_and_can_be_retried(desk, desk_clinic, settings, worker_runs, deliver):
     booking = desk_clinic.booking(local(3, 10))
     settings.EMAIL_BACKEND = "tests.mail_backends.FailingBackend"
-    with django_capture_on_commit_callbacks(execute=True):
+    with worker_runs():
         desk.post(do(booking, "confirm"))
     assert refresh(booking).status == BookingStatus.CONFIRMED
-    email = OutboxEmail.objects.get(booking=booking)
+    email = OutboxEmail.objects.get(booking=booking, kind="confirmation")
     assert email.status == "failed" and "SMTPServerDisconnected" in email.last_error
     outbox_list = desk.get(reverse("admin:booking_outboxemail_changelist"), {"status__exact": "failed"})
     assert "SMTPServerDisconnected" in outbox_list.content.decode()
@@ -370,10 +366,11 @@ def test_failed_email_never_blocks_the_action_and_can_be_retried(
         {"action": "resend_failed_emails", "_selected_action": [email.pk], "index": 0},
         follow=True,
     )
+    assert any("1 email will be sent again" in m for m in msgs(response))
+    deliver()  # the worker picks it up
     email.refresh_from_db()
-    assert email.status == "sent" and email.attempts == 2
+    assert email.status == "sent" and email.attempts == 1  # fresh attempts after staff asked for a retry
     assert len(mail.outbox) == 1
-    assert any("1 email sent" in m for m in msgs(response))
 
 
 def test_stale_booking_object_is_rechecked(desk, desk_clinic):

@@ -420,8 +420,9 @@ def test_manage_pages_with_a_valid_token_and_any_input(client, clinic, booking, 
 @given(token=st.one_of(st.none(), tokens))
 def test_cancelled_booking_link_replayed(client, booking, token):
     url = booking.patient_url()
-    ok(client.post(url + "cancel/"), (302,))
-    ok(client.post(url + "cancel/"), (302,))  # replayed: nothing more happens
+    version = {"version": booking.version}
+    ok(client.post(url + "cancel/", version), (302,))
+    ok(client.post(url + "cancel/", version), (302,))  # replayed: nothing more happens
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CANCELLED
     assert booking.events.filter(to_status=BookingStatus.CANCELLED).count() == 1

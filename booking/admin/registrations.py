@@ -13,7 +13,7 @@ from django.utils.translation import ngettext
 from clinic.admin import PractitionerAdmin as ClinicPractitionerAdmin
 from clinic.models import Practitioner
 
-from .. import emails
+from .. import emails, outbox
 from ..models import (
     Booking,
     BookingAccess,
@@ -202,7 +202,9 @@ class OutboxEmailAdmin(admin.ModelAdmin):
         "attempts",
         "last_error",
         "created",
+        "send_after",
         "sent_at",
+        "message_id",
         "email_text",
     ]
     readonly_fields = fields
@@ -235,37 +237,28 @@ class OutboxEmailAdmin(admin.ModelAdmin):
     def email_text(self, obj):
         return format_html('<div class="outbox-body">{}</div>', obj.body)
 
-    @admin.action(description=_("Send selected failed or waiting emails again"), permissions=["resend"])
+    @admin.action(description=_("Send selected failed emails again"), permissions=["resend"])
     def resend_failed_emails(self, request, queryset):
-        retry = list(
-            queryset.filter(status__in=[OutboxStatus.FAILED, OutboxStatus.PENDING]).values_list("pk", flat=True)
-        )
-        skipped = queryset.count() - len(retry)
-        sent = emails.send_ids(retry)
-        failed = len(retry) - sent
-        if sent:
-            self.message_user(
-                request,
-                ngettext("%(count)d email sent.", "%(count)d emails sent.", sent) % {"count": sent},
-                messages.SUCCESS,
-            )
-        if failed:
+        # The worker sends them (exactly once each); this only gives them fresh attempts, due now.
+        requeued = outbox.retry_now(queryset)
+        skipped = queryset.count() - requeued
+        if requeued:
             self.message_user(
                 request,
                 ngettext(
-                    "%(count)d email failed again; see its error.",
-                    "%(count)d emails failed again; see their errors.",
-                    failed,
+                    "%(count)d email will be sent again within a minute.",
+                    "%(count)d emails will be sent again within a minute.",
+                    requeued,
                 )
-                % {"count": failed},
-                messages.ERROR,
+                % {"count": requeued},
+                messages.SUCCESS,
             )
         if skipped:
             self.message_user(
                 request,
                 ngettext(
-                    "%(count)d email skipped: it was already sent.",
-                    "%(count)d emails skipped: they were already sent.",
+                    "%(count)d email skipped: only failed emails can be sent again.",
+                    "%(count)d emails skipped: only failed emails can be sent again.",
                     skipped,
                 )
                 % {"count": skipped},

@@ -1,19 +1,30 @@
-"""Retry emails that failed or were never sent (safe to run from cron; attempts are bounded)."""
+"""Give failed emails a fresh set of attempts and send what is due, exactly once each.
 
-from django.conf import settings
+Safe to run while workers run and from several machines at once: it only marks failed rows due again
+and then sends through the same exactly-once claim as the worker (booking.outbox), so no row is ever
+sent by two processes.
+"""
+
 from django.core.management.base import BaseCommand
 
-from booking.emails import resend_failed
-from booking.models import OutboxEmail, OutboxStatus
+from booking import outbox
+from booking.models import OutboxEmail
 
 
 class Command(BaseCommand):
-    help = "Send pending and failed emails from the outbox, up to EMAIL_MAX_ATTEMPTS tries each."
+    help = "Mark failed outbox emails due again (fresh attempts) and send due emails once."
 
     def add_arguments(self, parser):
-        parser.add_argument("--max-attempts", type=int, default=settings.EMAIL_MAX_ATTEMPTS)
+        parser.add_argument(
+            "--no-send", action="store_true", help="Only mark them due; leave sending to the running worker."
+        )
 
-    def handle(self, *args, max_attempts, **options):
-        sent, failed = resend_failed(max_attempts)
-        gave_up = OutboxEmail.objects.filter(status=OutboxStatus.FAILED, attempts__gte=max_attempts).count()
-        self.stdout.write(f"sent {sent}, still failing {failed}, given up after {max_attempts} attempts: {gave_up}")
+    def handle(self, *args, no_send=False, **options):
+        requeued = outbox.retry_now(OutboxEmail.objects.all())
+        sent = failed = 0
+        if not no_send:
+            sent, failed = outbox.drain()
+        gave_up = outbox.given_up().count()
+        self.stdout.write(
+            f"requeued {requeued}, sent {sent}, still failing {failed}, given up after retries: {gave_up}"
+        )
