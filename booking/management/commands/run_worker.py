@@ -33,7 +33,8 @@ class Command(BaseCommand):
             signal.signal(signal.SIGINT, self._stop)
         last_plan = 0.0
         while True:
-            close_old_connections()
+            if not once:
+                close_old_connections()  # a long-running process: drop connections the database closed
             try:
                 if time.monotonic() - last_plan >= PLAN_EVERY_SECONDS or once:
                     reminders.plan_missing()
