@@ -4,7 +4,6 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
 
@@ -154,13 +153,15 @@ def test_move_page_pages_and_saves_exactly_the_time_sent(client, clinic):
     assert_times_under_their_day(html)
     assert "Eastern Time (Toronto)" in html
     later = re.search(r'name="from" value="([0-9-]+)"', html).group(1)
-    page = client.post(url, {"from": later}).content.decode()  # "Later dates" without JavaScript
+    version = re.search(r'name="version" value="(\d+)"', html).group(1)  # the state the page showed
+    page = client.post(url, {"from": later, "version": version}).content.decode()  # "Later dates", no JavaScript
     booking.refresh_from_db()
     assert booking.start == Booking.objects.get().start  # paging moved nothing
     chosen = re.findall(r'value="(\d{8}T\d{4}Z)"', page)[3]
     fragment = client.get(url, {"from": later, "fragment": "1"}).content.decode()
     assert chosen in fragment and "<html" not in fragment
-    response = client.post(url, {"slot": chosen, "action": "move"})
+    assert f'name="version" value="{version}"' in page  # carried through paging
+    response = client.post(url, {"slot": chosen, "action": "move", "version": version})
     assert response.status_code == 302
     booking.refresh_from_db()
     assert encode_slot(booking.start) == chosen
@@ -192,9 +193,9 @@ def test_booking_page_answers_the_next_questions(client, clinic):
     assert f"DTSTART;TZID=America/Toronto:{local:%Y%m%dT%H%M%S}" in body
 
 
-def test_emails_name_the_zone_and_the_length(clinic):
+def test_emails_name_the_zone_and_the_length(clinic, deliver):
     booked(clinic)
-    body = mail.outbox[0].body
+    body = deliver()[0].body
     assert "Eastern Time (Toronto)" in body and "Length: 60 minutes" in body
     assert "a.m.." not in body and "p.m.." not in body
 
