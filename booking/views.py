@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -19,9 +20,11 @@ from clinic.models import OpeningHours, Practitioner
 from . import formcache, ratelimit, reminders, workflow
 from .calendar import booking_ics
 from .forms import BookingForm, ChoicesForm, MoveForm
-from .models import ACTIVE_STATUSES, Booking, Closure, Service, VisitType
+from .models import Booking, Closure, Service, VisitType
 from .picker import build_picker, move_picker
 from .tokens import read_token
+
+THANKS_COOKIE = "booking_thanks"
 
 
 def slot_taken_message():
@@ -117,8 +120,21 @@ def request_view(request):
         else:
             booking = _save(request, form)
             if booking:
-                # Nothing after the commit can fail this answer: no session write, no email, just a redirect.
-                return redirect(reverse("booking:manage", kwargs={"token": booking.manage_token()}) + "?new=1")
+                # Nothing after the commit can fail this answer: no session (database) write, no email;
+                # the thank-you flag rides in a short-lived signed cookie.
+                url = reverse("booking:manage", kwargs={"token": booking.manage_token()})
+                response = redirect(url)
+                response.set_signed_cookie(
+                    THANKS_COOKIE,
+                    booking.reference,
+                    salt=THANKS_COOKIE,
+                    max_age=600,
+                    path=url,
+                    secure=settings.SESSION_COOKIE_SECURE,
+                    httponly=True,
+                    samesite="Lax",
+                )
+                return response
     picker = build_picker(_choices(request.POST), slot=form.data.get("slot"))
     return _render_form(request, form, picker)
 
@@ -211,8 +227,8 @@ def manage_view(request, token):
     booking = _booking_from_token(token)
     if booking is None or booking.anonymised_at:
         return _invalid_link(request)
-    thanks = request.GET.get("new") == "1" and booking.status in ACTIVE_STATUSES
-    return render(
+    thanks = request.get_signed_cookie(THANKS_COOKIE, default=None, salt=THANKS_COOKIE) == booking.reference
+    response = render(
         request,
         "booking/manage.html",
         {
@@ -225,6 +241,9 @@ def manage_view(request, token):
             "reminder": reminders.pending_for(booking),
         },
     )
+    if thanks:
+        response.delete_cookie(THANKS_COOKIE, path=request.path)  # thanked once; a reload shows the plain page
+    return response
 
 
 def reply_by(requested_at):

@@ -189,9 +189,12 @@ def test_production_https_redirect_hsts_and_host_cookies(site):
     )
     assert saved.status_code == 302
     assert saved["Strict-Transport-Security"].startswith("max-age=31536000")
-    # The saved request's answer writes no session (nothing after the commit can fail it), so no cookie.
+    # The saved request's answer writes no session (nothing after the commit can fail it): only the
+    # short-lived signed thank-you cookie, secure and HttpOnly.
     assert not saved.cookies.get("__Host-sessionid") and "sessionid" not in saved.cookies
     assert "csrftoken" not in saved.cookies
+    thanks = saved.cookies["booking_thanks"]
+    assert thanks["secure"] and thanks["httponly"] and thanks["samesite"] == "Lax"
 
 
 def test_admin_url_comes_from_settings():
