@@ -23,7 +23,7 @@ def fill_new_columns(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('booking', '0005_bookingpolicy'),
+        ('booking', '0006_editor_reference_permissions'),
     ]
 
     operations = [
