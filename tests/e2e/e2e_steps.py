@@ -35,7 +35,7 @@ def home_to_article(page, base_url):
 
 
 def follow_book_link(page, article):
-    link = page.get_by_role("link", name=f"Book {article.treatment.name}", exact=True)
+    link = page.get_by_role("link", name=f"Book {article.treatment.name}", exact=True).first
     expect(link).to_be_visible()
     link.click()
     expect(page).to_have_url(re.compile(r"/book/\?treatment=" + re.escape(article.treatment.slug) + "$"))
