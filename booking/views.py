@@ -260,12 +260,6 @@ def reply_by(requested_at):
     return day
 
 
-def form_version(data):
-    """The booking version a form was made from (a hidden field), or 0 if missing or mangled (never current)."""
-    value = str(data.get("version", ""))
-    return int(value) if value.isdigit() and len(value) < 10 else 0
-
-
 @never_cache
 @require_http_methods(["GET", "POST"])
 def cancel_view(request, token):
@@ -279,7 +273,7 @@ def cancel_view(request, token):
                 "cancelled",
                 by=workflow.PATIENT,
                 note=_("Cancelled by the patient online"),
-                version=form_version(request.POST),
+                version=workflow.posted_version(request.POST),
             )
         except (workflow.NotAllowed, workflow.Stale) as exc:
             messages.info(request, str(exc))
@@ -298,7 +292,7 @@ def move_view(request, token):
     moving = request.method == "POST" and "from" not in request.POST
     form = MoveForm(request.POST if moving else None)
     # The version travels with the page through "show more days": it is the state the patient saw.
-    version = form_version(request.POST) if request.method == "POST" else booking.version
+    version = workflow.posted_version(request.POST) if request.method == "POST" else booking.version
     if moving and form.is_valid():
         try:
             workflow.reschedule(booking, form.cleaned_data["slot"], by=workflow.PATIENT, version=version)

@@ -38,9 +38,10 @@ class Stale(Exception):
 
     def __init__(self, booking):
         self.booking = booking
-        super().__init__(
-            _("This booking changed since you opened this page: it is now %(state)s.") % {"state": describe(booking)}
-        )
+        message = _("This booking changed since you opened this page: it is now %(state)s.") % {
+            "state": describe(booking)
+        }
+        super().__init__(message.replace("..", "."))  # "… 9 a.m.." reads as a typo
 
 
 class Unchanged(Exception):
@@ -52,6 +53,12 @@ def describe(booking):
     local = timezone.localtime(booking.start)
     when = f"{formats.date_format(local, 'l j F')}, {formats.time_format(local, 'TIME_FORMAT')}"
     return _("%(status)s for %(when)s") % {"status": booking.get_status_display().lower(), "when": when}
+
+
+def posted_version(data, name="version"):
+    """The booking version a form was made from (its hidden field), or 0 if missing or mangled (never current)."""
+    value = str(data.get(name, ""))
+    return int(value) if value.isdigit() and len(value) < 10 else 0
 
 
 def _check_version(booking, version):

@@ -23,6 +23,11 @@ def do(booking, action):
     return reverse("admin:booking_booking_transition", args=[booking.pk, action])
 
 
+def seen(booking, **data):
+    """The form data a booking's page posts: its fields plus the version the page showed (the current one)."""
+    return {"version": Booking.objects.get(pk=booking.pk).version, **data}
+
+
 def msgs(response):
     return [str(m) for m in get_messages(response.wsgi_request)]
 
@@ -59,7 +64,7 @@ def test_booking_page_offers_the_allowed_actions(desk, desk_clinic):
 def test_confirm_records_event_sends_email_with_ics(desk, desk_clinic, worker_runs):
     booking = desk_clinic.booking(local(3, 10))
     with worker_runs():
-        response = desk.post(do(booking, "confirm"))
+        response = desk.post(do(booking, "confirm"), seen(booking))
     assert response.status_code == 302
     assert refresh(booking).status == BookingStatus.CONFIRMED
     event = booking.events.get()
@@ -88,7 +93,7 @@ def test_confirm_records_event_sends_email_with_ics(desk, desk_clinic, worker_ru
 def test_confirm_a_cancelled_booking_is_refused(desk, desk_clinic, worker_runs):
     booking = desk_clinic.booking(local(3, 10), status=BookingStatus.CANCELLED)
     with worker_runs():
-        response = desk.post(do(booking, "confirm"), follow=True)
+        response = desk.post(do(booking, "confirm"), seen(booking), follow=True)
     assert refresh(booking).status == BookingStatus.CANCELLED
     assert not booking.events.exists()
     assert mail.outbox == []
@@ -105,20 +110,20 @@ def test_get_on_an_action_url_changes_nothing(desk, desk_clinic):
 def test_telehealth_confirm_asks_for_the_video_link(desk, desk_clinic, worker_runs):
     booking = desk_clinic.booking(local(3, 17), visit_type=VisitType.TELEHEALTH)
     # The button leads to the form; a POST to the plain action is redirected there too.
-    response = desk.post(do(booking, "confirm"))
+    response = desk.post(do(booking, "confirm"), seen(booking))
     confirm_url = reverse("admin:booking_booking_confirm", args=[booking.pk])
     assert response["Location"] == confirm_url
     page = desk.get(confirm_url)
     assert page.status_code == 200
     assert "Video link" in page.content.decode()
     # Missing link: refused with a clear message.
-    response = desk.post(confirm_url, {"telehealth_url": ""})
+    response = desk.post(confirm_url, seen(booking, telehealth_url=""))
     assert response.status_code == 200
     assert "This field is required" in response.content.decode()
     assert refresh(booking).status == BookingStatus.REQUESTED
     # With a link: confirmed, and the link is in the email and its calendar file.
     with worker_runs():
-        response = desk.post(confirm_url, {"telehealth_url": "https://video.example/room/42"})
+        response = desk.post(confirm_url, seen(booking, telehealth_url="https://video.example/room/42"))
     assert response.status_code == 302
     booking = refresh(booking)
     assert booking.status == BookingStatus.CONFIRMED
@@ -131,7 +136,7 @@ def test_telehealth_confirm_asks_for_the_video_link(desk, desk_clinic, worker_ru
 def test_telehealth_with_practitioner_room_confirms_directly(desk, desk_clinic, worker_runs):
     booking = desk_clinic.booking(local(3, 17), practitioner=desk_clinic.sam, visit_type=VisitType.TELEHEALTH)
     with worker_runs():
-        desk.post(do(booking, "confirm"))
+        desk.post(do(booking, "confirm"), seen(booking))
     assert refresh(booking).status == BookingStatus.CONFIRMED
     assert "https://video.example/sam" in mail.outbox[0].body
 
@@ -140,12 +145,12 @@ def test_decline_needs_a_reason_and_emails_it(desk, desk_clinic, worker_runs):
     booking = desk_clinic.booking(local(3, 10))
     url = reverse("admin:booking_booking_decline", args=[booking.pk])
     assert desk.get(url).status_code == 200
-    response = desk.post(url, {"reason": ""})
+    response = desk.post(url, seen(booking, reason=""))
     assert response.status_code == 200
     assert "Please give a reason" in response.content.decode()
     assert refresh(booking).status == BookingStatus.REQUESTED
     with worker_runs():
-        response = desk.post(url, {"reason": "No physio times that week, please call us."})
+        response = desk.post(url, seen(booking, reason="No physio times that week, please call us."))
     assert response.status_code == 302
     assert refresh(booking).status == BookingStatus.DECLINED
     assert booking.events.get().note == "No physio times that week, please call us."
@@ -157,7 +162,7 @@ def test_decline_needs_a_reason_and_emails_it(desk, desk_clinic, worker_runs):
 def test_cancel_a_confirmed_booking_sends_a_calendar_cancel(desk, desk_clinic, worker_runs):
     booking = desk_clinic.booking(local(3, 10), status=BookingStatus.CONFIRMED, ics_sequence=1)
     with worker_runs():
-        desk.post(do(booking, "cancel"))
+        desk.post(do(booking, "cancel"), seen(booking))
     assert refresh(booking).status == BookingStatus.CANCELLED
     cal = ics_of(mail.outbox[0])
     assert str(cal["METHOD"]) == "CANCEL"
@@ -171,12 +176,12 @@ def test_complete_and_no_show_only_after_the_start(desk, desk_clinic, worker_run
     future = desk_clinic.booking(local(3, 10), status=BookingStatus.CONFIRMED)
     past = desk_clinic.booking(local(-2, 10), status=BookingStatus.CONFIRMED)
     missed = desk_clinic.booking(local(-2, 12), status=BookingStatus.CONFIRMED)
-    response = desk.post(do(future, "complete"), follow=True)
+    response = desk.post(do(future, "complete"), seen(future), follow=True)
     assert refresh(future).status == BookingStatus.CONFIRMED
     assert any("has not started yet" in m for m in msgs(response))
     with worker_runs():
-        desk.post(do(past, "complete"))
-        desk.post(do(missed, "no_show"))
+        desk.post(do(past, "complete"), seen(past))
+        desk.post(do(missed, "no_show"), seen(missed))
     assert refresh(past).status == BookingStatus.COMPLETED
     assert refresh(missed).status == BookingStatus.NO_SHOW
     assert past.events.get().user == desk_clinic.desk
@@ -193,13 +198,15 @@ def test_reschedule_page_lists_free_times_and_moves(desk, desk_clinic, worker_ru
     assert encode_slot(local(3, 10)) not in page  # its own current time
     new_start = local(3, 14)
     # Choosing a time only shows the old and new time; nothing moves or is emailed until confirmed.
-    review = desk.post(url, {"slot": encode_slot(new_start), "note": "Patient asked by phone"})
+    review = desk.post(url, seen(booking, slot=encode_slot(new_start), note="Patient asked by phone"))
     text = review.content.decode()
     assert review.status_code == 200 and "Old time" in text and "New time" in text
     assert "Eastern Time (Toronto)" in text and "Move and email the patient" in text
     assert refresh(booking).start == local(3, 10) and mail.outbox == []
     with worker_runs():
-        response = desk.post(url, {"slot": encode_slot(new_start), "note": "Patient asked by phone", "action": "move"})
+        response = desk.post(
+            url, seen(booking, slot=encode_slot(new_start), note="Patient asked by phone", action="move")
+        )
     assert response.status_code == 302
     booking = refresh(booking)
     assert booking.start == new_start
@@ -218,7 +225,7 @@ def test_reschedule_to_a_taken_time_says_so(desk, desk_clinic):
     booking = desk_clinic.booking(local(3, 10), status=BookingStatus.CONFIRMED)
     desk_clinic.booking(local(3, 12))
     url = reverse("admin:booking_booking_reschedule", args=[booking.pk])
-    response = desk.post(url, {"slot": encode_slot(local(3, 12)), "action": "move"})
+    response = desk.post(url, seen(booking, slot=encode_slot(local(3, 12)), action="move"))
     assert response.status_code == 200
     assert "no longer free" in response.content.decode()
     assert refresh(booking).start == local(3, 10)
@@ -228,12 +235,12 @@ def test_reschedule_to_a_taken_time_says_so(desk, desk_clinic):
 def test_ics_uid_is_stable_and_sequence_grows_across_confirm_move_cancel(desk, desk_clinic, worker_runs):
     booking = desk_clinic.booking(local(4, 9))
     with worker_runs():
-        desk.post(do(booking, "confirm"))
+        desk.post(do(booking, "confirm"), seen(booking))
         desk.post(
             reverse("admin:booking_booking_reschedule", args=[booking.pk]),
-            {"slot": encode_slot(local(4, 11)), "action": "move"},
+            seen(booking, slot=encode_slot(local(4, 11)), action="move"),
         )
-        desk.post(do(booking, "cancel"))
+        desk.post(do(booking, "cancel"), seen(booking))
     calendars = [ics_of(m) for m in mail.outbox]
     assert [str(c["METHOD"]) for c in calendars] == ["PUBLISH", "PUBLISH", "CANCEL"]
     events = [event_of(c) for c in calendars]
@@ -245,7 +252,7 @@ def test_admin_history_never_carries_the_patient_name(desk, desk_clinic, worker_
     booking = desk_clinic.booking(local(3, 10))
     change = reverse("admin:booking_booking_change", args=[booking.pk])
     with worker_runs():
-        desk.post(do(booking, "confirm"))
+        desk.post(do(booking, "confirm"), seen(booking))
         response = desk.post(
             change,
             {"staff_notes": f"Called {PATIENT_NAME} back", "events-TOTAL_FORMS": "0", "events-INITIAL_FORMS": "0"},
@@ -273,7 +280,7 @@ def test_opening_a_booking_is_logged(desk, desk_clinic):
 def test_history_inline_is_read_only(desk, desk_clinic, worker_runs):
     booking = desk_clinic.booking(local(3, 10))
     with worker_runs():
-        desk.post(do(booking, "confirm"))
+        desk.post(do(booking, "confirm"), seen(booking))
     page = desk.get(reverse("admin:booking_booking_change", args=[booking.pk])).content.decode()
     assert "events-0-note" not in page  # no editable history fields
     assert "events-TOTAL_FORMS" not in page or 'name="events-0-DELETE"' not in page
@@ -284,7 +291,9 @@ def test_history_inline_is_read_only(desk, desk_clinic, worker_runs):
 
 
 def run_action(client, action, bookings, **extra):
-    data = {"action": action, "_selected_action": [b.pk for b in bookings], "index": 0, **extra}
+    # Each list row carries the version it shows (a hidden field next to its status).
+    shown = {f"shown_version_{b.pk}": Booking.objects.get(pk=b.pk).version for b in bookings}
+    data = {"action": action, "_selected_action": [b.pk for b in bookings], "index": 0, **shown, **extra}
     return client.post(CHANGELIST, data, follow=True)
 
 
@@ -354,7 +363,7 @@ def test_failed_email_never_blocks_the_action_and_can_be_retried(desk, desk_clin
     booking = desk_clinic.booking(local(3, 10))
     settings.EMAIL_BACKEND = "tests.mail_backends.FailingBackend"
     with worker_runs():
-        desk.post(do(booking, "confirm"))
+        desk.post(do(booking, "confirm"), seen(booking))
     assert refresh(booking).status == BookingStatus.CONFIRMED
     email = OutboxEmail.objects.get(booking=booking, kind="confirmation")
     assert email.status == "failed" and "SMTPServerDisconnected" in email.last_error
@@ -377,7 +386,7 @@ def test_stale_booking_object_is_rechecked(desk, desk_clinic):
     """Two staff act on the same booking: the second action sees the fresh state."""
     booking = desk_clinic.booking(local(3, 10))
     Booking.objects.filter(pk=booking.pk).update(status=BookingStatus.DECLINED)
-    response = desk.post(do(booking, "cancel"), follow=True)
+    response = desk.post(do(booking, "cancel"), seen(booking), follow=True)
     assert refresh(booking).status == BookingStatus.DECLINED
     assert any("cannot be marked cancelled" in m for m in msgs(response))
 

@@ -36,7 +36,7 @@ def test_front_desk_can_work_bookings_and_export(client, desk_clinic, django_cap
     assert client.get(BOOKINGS).status_code == 200
     assert client.get(reverse("admin:booking_booking_change", args=[booking.pk])).status_code == 200
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(reverse("admin:booking_booking_transition", args=[booking.pk, "confirm"]))
+        client.post(reverse("admin:booking_booking_transition", args=[booking.pk, "confirm"]), {"version": 1})
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CONFIRMED
     assert client.get(reverse("admin:booking_booking_export")).status_code == 200
@@ -160,7 +160,7 @@ def test_editor_never_sees_a_patient_name(client, desk_clinic, editor, django_ca
     desk_client = type(client)()
     desk_client.force_login(desk_clinic.desk)
     with django_capture_on_commit_callbacks(execute=True):
-        desk_client.post(reverse("admin:booking_booking_transition", args=[booking.pk, "confirm"]))
+        desk_client.post(reverse("admin:booking_booking_transition", args=[booking.pk, "confirm"]), {"version": 1})
     pages = [
         reverse("admin:index"),
         reverse("admin:articles_article_changelist"),

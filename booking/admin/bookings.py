@@ -23,7 +23,7 @@ from ..models import BookingEvent, BulkAccess
 from .audit import record_booking_read, record_bulk_read, shown
 from .common import clinic_tz, local_midnight
 from .export import ExportMixin
-from .frontdesk import FRONT_DESK_ACTIONS, FrontDeskActionsMixin, available_actions
+from .frontdesk import FRONT_DESK_ACTIONS, FrontDeskActionsMixin, available_actions, shown_version_field
 from .schedule import ScheduleMixin
 
 PATIENT_FIELDS = ["patient_name", "email", "phone", "phone_as_typed", "contact_preference", "patient_type", "reason"]
@@ -141,8 +141,13 @@ class BookingAdmin(FrontDeskActionsMixin, ScheduleMixin, ExportMixin, admin.Mode
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj):
+        # The row also carries the version it shows, so a list action never acts on a changed booking.
         return format_html(
-            '<span class="booking-status booking-status--{}">{}</span>', obj.status, obj.get_status_display()
+            '<span class="booking-status booking-status--{}">{}</span><input type="hidden" name="{}" value="{}">',
+            obj.status,
+            obj.get_status_display(),
+            shown_version_field(obj.pk),
+            obj.version,
         )
 
     @admin.display(description=_("when"))

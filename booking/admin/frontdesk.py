@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from ..forms import MoveForm
 from ..models import BookingStatus
 from ..picker import move_picker
-from ..workflow import NotAllowed, SlotTaken, change_status, reschedule
+from ..workflow import NotAllowed, SlotTaken, Stale, Unchanged, change_status, posted_version, reschedule
 from .common import change_url, clinic_tz, local_label
 from .forms import DeclineForm, VideoLinkForm
 
@@ -80,6 +80,11 @@ def status_change_message(from_status, to_status):
     }
 
 
+def shown_version_field(pk):
+    """The name of the hidden field carrying the version a list row showed."""
+    return f"shown_version_{pk}"
+
+
 def needs_video_link(booking):
     return booking.is_telehealth and not booking.video_link
 
@@ -126,10 +131,15 @@ class FrontDeskActionsMixin:
 
     # Helpers ---------------------------------------------------------------------------------
 
-    def apply_change(self, request, booking, to_status, *, note="", telehealth_url=None):
-        """Run one state change; log it in the admin history. Raises NotAllowed."""
+    def apply_change(self, request, booking, to_status, *, version, note="", telehealth_url=None):
+        """Run one state change made from `version` of the booking; log it in the admin history.
+
+        Raises NotAllowed, or Stale when the booking changed since the page was shown (nothing changes).
+        """
         from_status = booking.status
-        booking = change_status(booking, to_status, by=request.user, note=note, telehealth_url=telehealth_url)
+        booking = change_status(
+            booking, to_status, by=request.user, note=note, telehealth_url=telehealth_url, version=version
+        )
         self.log_change(request, booking, status_change_message(from_status, to_status))
         return booking
 
@@ -158,6 +168,10 @@ class FrontDeskActionsMixin:
                 "booking": booking,
                 "booking_when": local_label(booking.start, "l j F Y, H:i") if booking else "",
                 "change_url": change_url(booking) if booking else "",
+                # The version the page was made from travels with its form (and through its steps).
+                "version": (posted_version(request.POST) if request.method == "POST" else booking.version)
+                if booking
+                else None,
                 "media": self.media,
                 **context,
             },
@@ -178,8 +192,14 @@ class FrontDeskActionsMixin:
         if to_status == BookingStatus.CONFIRMED and needs_video_link(booking):
             return redirect("admin:booking_booking_confirm", booking.pk)
         try:
-            self.apply_change(request, booking, to_status, note=request.POST.get("note", "")[:500])
-        except NotAllowed as exc:
+            self.apply_change(
+                request,
+                booking,
+                to_status,
+                note=request.POST.get("note", "")[:500],
+                version=posted_version(request.POST),
+            )
+        except (NotAllowed, Stale) as exc:
             self.not_changed(request, booking, exc)
         else:
             messages.success(request, done_message(to_status, [booking.reference]))
@@ -192,7 +212,12 @@ class FrontDeskActionsMixin:
         if request.method == "POST" and form.is_valid():
             try:
                 url = form.cleaned_data["telehealth_url"] or None
-                self.apply_change(request, booking, BookingStatus.CONFIRMED, telehealth_url=url)
+                self.apply_change(
+                    request, booking, BookingStatus.CONFIRMED, telehealth_url=url, version=posted_version(request.POST)
+                )
+            except Stale as exc:
+                self.not_changed(request, booking, exc)
+                return redirect(change_url(booking))
             except NotAllowed as exc:
                 form.add_error(None, str(exc))
             else:
@@ -207,8 +232,14 @@ class FrontDeskActionsMixin:
         form = DeclineForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                self.apply_change(request, booking, BookingStatus.DECLINED, note=form.cleaned_data["reason"])
-            except NotAllowed as exc:
+                self.apply_change(
+                    request,
+                    booking,
+                    BookingStatus.DECLINED,
+                    note=form.cleaned_data["reason"],
+                    version=posted_version(request.POST),
+                )
+            except (NotAllowed, Stale) as exc:
                 self.not_changed(request, booking, exc)
             else:
                 messages.success(request, done_message(BookingStatus.DECLINED, [booking.reference]))
@@ -237,7 +268,16 @@ class FrontDeskActionsMixin:
                     request, "reschedule_confirm.html", booking, title, form=form, new_start=new_start
                 )
             try:
-                booking = reschedule(booking, new_start, by=request.user, note=form.cleaned_data["note"])
+                booking = reschedule(
+                    booking,
+                    new_start,
+                    by=request.user,
+                    note=form.cleaned_data["note"],
+                    version=posted_version(request.POST),
+                )
+            except (Stale, Unchanged) as exc:
+                self.not_changed(request, booking, exc)
+                return redirect(change_url(booking))
             except SlotTaken:
                 form.add_error(
                     "slot", gettext("That time is no longer free (someone else has it). Please choose another time.")
@@ -267,14 +307,23 @@ class FrontDeskActionsMixin:
     # List actions ----------------------------------------------------------------------------
 
     def bulk_transition(self, request, queryset, to_status, *, note=""):
-        """Apply one change to many bookings; report what was done, and what was skipped and why."""
+        """Apply one change to many bookings; report what was done, and what was skipped and why.
+
+        Each row of the list carries the version it showed (see BookingAdmin.status_badge); a booking that
+        changed since the list was shown is skipped with its current state. "Select all" across pages
+        acts on rows never shown, so there the current state is checked by the rules alone.
+        """
         done, skipped, needs_link = [], {}, []
+        across = request.POST.get("select_across") == "1"
         for booking in queryset.select_related("practitioner").order_by("start", "pk"):
             if to_status == BookingStatus.CONFIRMED and booking.can_become(to_status) and needs_video_link(booking):
                 needs_link.append(booking)
                 continue
+            version = None if across else posted_version(request.POST, shown_version_field(booking.pk))
             try:
-                self.apply_change(request, booking, to_status, note=note)
+                self.apply_change(request, booking, to_status, note=note, version=version)
+            except Stale as exc:
+                messages.warning(request, f"{booking.reference}: {exc}")
             except NotAllowed as exc:
                 skipped.setdefault(str(exc), []).append(booking.reference)
             else:
@@ -318,6 +367,8 @@ class FrontDeskActionsMixin:
         bookings = list(queryset.select_related("service", "practitioner").order_by("start"))
         for booking in bookings:
             booking.when = local_label(booking.start)
+            booking.shown_field = shown_version_field(booking.pk)
+            booking.shown_version = request.POST.get(booking.shown_field, "")
         return self.action_page(
             request,
             "decline.html",
