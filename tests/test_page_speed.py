@@ -225,3 +225,46 @@ def test_a_staff_edit_shows_at_once_in_cached_fragments(client, site, settings):
     ArticleFAQFactory(article=site["article"], question="Can stretching at bedtime help?")
     html = _html(client.get("/articles/night-cramps/"))
     assert "Can stretching at bedtime help?" in html and html.count("Can stretching at bedtime help?") == 2  # + JSON-LD
+
+
+# --- The shipped gunicorn configuration -----------------------------------------------------------------------------
+
+
+def _gunicorn_conf(monkeypatch, **env):
+    import runpy
+    from pathlib import Path
+
+    for name in ("GUNICORN_WORKERS", "GUNICORN_MAX_REQUESTS", "GUNICORN_MAX_WORKER_MEMORY_MB"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))
+
+
+def test_workers_are_never_recycled_on_a_request_count(monkeypatch):
+    import multiprocessing
+
+    conf = _gunicorn_conf(monkeypatch)
+    assert conf["max_requests"] == 0 and conf["worker_class"] == "sync"
+    assert conf["workers"] == multiprocessing.cpu_count() + 1
+    assert conf["accesslog"] == "-" and conf["logger_class"] == "clinic.log_redaction.RedactingLogger"
+
+
+def test_a_worker_that_grew_too_big_is_restarted_gracefully(monkeypatch):
+    conf = _gunicorn_conf(monkeypatch, GUNICORN_MAX_WORKER_MEMORY_MB="1")  # any Python process is bigger
+
+    class Worker:
+        pid, alive, handled = 1, True, 0
+        log = logging.getLogger("test")
+
+    worker = Worker()
+    for _ in range(999):
+        conf["post_request"](worker, None, {}, None)
+    assert worker.alive  # checked only every 1,000 requests
+    conf["post_request"](worker, None, {}, None)
+    assert not worker.alive
+    small = _gunicorn_conf(monkeypatch)  # the default limit, 512 MB
+    worker = Worker()
+    for _ in range(2000):
+        small["post_request"](worker, None, {}, None)
+    assert worker.alive
