@@ -594,10 +594,7 @@ def run(args):
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "site": str(site),
-        "commit": subprocess.run(
-            ["git", "-C", str(site), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-        or site.name,  # fmt: skip
+        "commit": _commit(site),
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
@@ -625,6 +622,14 @@ def run(args):
     previous.write_text(json.dumps(report, indent=2))
     print_report(report, args.markdown)
     return report
+
+
+def _commit(site):
+    """The measured checkout's commit, or its folder name for an exported tree (git archive)."""
+    if site != ROOT and not (site / ".git").exists():
+        return site.name
+    out = subprocess.run(["git", "-C", str(site), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    return out.stdout.strip() or site.name
 
 
 def _row(report, name):
