@@ -5,7 +5,7 @@ drafts and future-dated articles, marked as a preview, with noindex and never-ca
 """
 
 from django.db.models import Prefetch
-from django.utils.cache import add_never_cache_headers
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
@@ -154,6 +154,25 @@ class ArticleListView(BreadcrumbMixin, PublishedArticlesMixin, ListView):
 
     def get_breadcrumbs(self):
         return [HOME, (_("Articles"), self.request.path)]
+
+    def makes_a_cached_variant(self, context):
+        """Only known filters with valid values, real page numbers and searches that find something (typed
+        in their tidy form) make shared-cache entries; a random ?treatment= or a search for junk is rendered
+        for that visitor alone, so nobody can fill the cache with made-up variants."""
+        params = self.request.GET
+        _active, unknown = self.active_filters
+        if unknown or any(len(values) != 1 for _name, values in params.lists()):
+            return False
+        if "q" in params and (params["q"] != self.query or not context["paginator"].count):
+            return False
+        page = params.get("page")
+        return page is None or (page.isdigit() and page == str(int(page)))
+
+    def render_to_response(self, context, **response_kwargs):
+        response = super().render_to_response(context, **response_kwargs)
+        if not self.makes_a_cached_variant(context):
+            patch_cache_control(response, private=True)  # the page cache never stores a private page
+        return response
 
     def get_context_data(self, **kwargs):
         ctx = super().get_context_data(**kwargs)

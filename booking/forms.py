@@ -1,5 +1,8 @@
 """The patient's appointment request form: every field validated with a plain-words message."""
 
+import hashlib
+import re
+import unicodedata
 import uuid
 from datetime import UTC, date, datetime
 
@@ -9,13 +12,14 @@ from django.core import signing
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clinic import phones
+from clinic import caching, phones
 from clinic.models import Location, Practitioner
 
 from .models import ContactPreference, PatientType, Service, VisitType
 
 SLOT_FORMAT = "%Y%m%dT%H%MZ"
 STARTED_SALT = "booking.form-started"
+STARTED_MAX_AGE = 60 * 60 * 24  # a form older than a day is sent again from a fresh page
 
 
 def encode_slot(start):
@@ -179,6 +183,28 @@ def service_fits(services):
     return fits
 
 
+# A name is mailed back to whatever address was typed ("Hello <name>"), so it must not carry a link.
+LINK_RE = re.compile(
+    r"(://|\bwww\.|\b[a-z0-9-]+\.(?:com|net|org|info|biz|io|co|me|app|xyz|top|link|site|online|shop|ru|cn|ca|us|uk)\b)",
+    re.IGNORECASE,
+)
+# Joiners some scripts need inside names (Persian, Indic); every other format or control character is refused,
+# including the bidirectional overrides that make text print in a different order than it was typed.
+ALLOWED_FORMAT_CHARACTERS = {"\u200c", "\u200d"}
+
+
+def looks_like_a_link(text):
+    return bool(LINK_RE.search(text))
+
+
+def has_hidden_characters(text):
+    return any(
+        unicodedata.category(ch) in ("Cc", "Cf", "Co", "Cs", "Zl", "Zp") and ch not in ALLOWED_FORMAT_CHARACTERS
+        for ch in text
+        if not ch.isspace()  # tabs and line breaks are folded into single spaces
+    )
+
+
 class BookingForm(ChoicesForm):
     """The whole request: choices, a time, and the patient's details."""
 
@@ -256,9 +282,16 @@ class BookingForm(ChoicesForm):
             self.initial.setdefault("request_key", uuid.uuid4().hex)
 
     def clean_name(self):
-        name = " ".join(self.cleaned_data["name"].split())
+        raw = self.cleaned_data["name"]
+        if has_hidden_characters(raw):
+            raise forms.ValidationError(
+                _("Your name contains invisible or control characters. Please type it again using letters only.")
+            )
+        name = " ".join(raw.split())
         if not name:
             raise forms.ValidationError(_("Please enter your name."))
+        if looks_like_a_link(name):
+            raise forms.ValidationError(_("Please enter just your name, without a web address."))
         return name
 
     def clean_email(self):
@@ -276,12 +309,30 @@ class BookingForm(ChoicesForm):
         key = self.cleaned_data.get("request_key", "")
         return key if key.isalnum() else ""
 
+    def _started_key(self):
+        token = str(self.data.get("started", ""))
+        return "book:started:" + hashlib.sha256(token.encode()).hexdigest()[:32]
+
+    def claim_started_token(self):
+        """Mark the signed start time as used (shared cache, so on every instance): one booking per form.
+
+        False when it was already used. A cache outage allows the request (fail open, like the rate limit).
+        """
+        key = self._started_key()
+        if caching.add(key, 1, STARTED_MAX_AGE):
+            return True
+        return caching.get(key) is None
+
+    def release_started_token(self):
+        """The request was not saved (a taken slot, the cap): the same form may be sent again."""
+        caching.delete(self._started_key())
+
     def is_bot(self):
         """True when the honeypot was filled or the form came back faster than a person can type."""
         if self.data.get("website"):
             return True
         try:
-            started = signing.loads(self.data.get("started", ""), salt=STARTED_SALT, max_age=60 * 60 * 24)
+            started = signing.loads(self.data.get("started", ""), salt=STARTED_SALT, max_age=STARTED_MAX_AGE)
         except (signing.BadSignature, ValueError, TypeError):
             return True
         return timezone.now().timestamp() - float(started) < settings.BOOKING_MIN_SECONDS_TO_SUBMIT

@@ -332,6 +332,11 @@ class Booking(models.Model):
 
         return make_token(self)
 
+    def link_expired(self, now=None):
+        """The patient's link stops working BOOKING_LINK_DAYS_AFTER days after the appointment ends."""
+        now = now or timezone.now()
+        return now > self.end + timedelta(days=settings.BOOKING_LINK_DAYS_AFTER)
+
     def patient_can_change(self, now=None):
         """Patients may cancel or move online until the late-cancellation window."""
         now = now or timezone.now()

@@ -62,6 +62,18 @@ def _initial_from_query(params):
     return initial
 
 
+def _prefill_understood(params):
+    """True when every query parameter is one the form reads, once, with a value that exists."""
+    services = Service.objects.active()
+    valid = {
+        "service": lambda v: services.filter(slug=v).exists(),
+        "treatment": lambda v: services.filter(treatment__slug=v).exists(),
+        "visit": lambda v: v in VisitType.values,
+        "practitioner": lambda v: Practitioner.objects.active().filter(slug=v).exists(),
+    }
+    return all(name in valid and len(values) == 1 and valid[name](values[0]) for name, values in params.lists())
+
+
 def _choices(form_data):
     """Validate only the what/where part of the submitted data, to decide which times to show."""
     choices = ChoicesForm(form_data)
@@ -84,6 +96,8 @@ def request_view(request):
         if cached is not None:
             return cached
         initial = _initial_from_query(request.GET)
+        if key and not _prefill_understood(request.GET):
+            key = None  # unknown values are not kept: random ?service= values cannot fill the cache
         form = BookingForm(initial=initial)
         data = {**initial, "visit_type": initial.get("visit_type", VisitType.IN_CLINIC)}
         picker = build_picker(_choices(data))
@@ -117,6 +131,14 @@ def request_view(request):
             form.add_error(
                 None, _("We've received several requests from your connection. Please call us to book more.")
             )
+        elif not form.claim_started_token():
+            # One request per booking page: the signed start time is used up by the booking it made.
+            if existing := _existing_request(key):
+                return redirect("booking:manage", token=existing.manage_token())  # a double click that raced
+            # A script replaying a page, or a second request from an old tab: a fresh page gives a fresh token.
+            form.add_error(
+                None, _("This form has already been sent. To make another request, open the booking page again.")
+            )
         else:
             booking = _save(request, form)
             if booking:
@@ -135,6 +157,7 @@ def request_view(request):
                     samesite="Lax",
                 )
                 return response
+            form.release_started_token()  # not saved (time taken, the cap): the patient may send it again
     picker = build_picker(_choices(request.POST), slot=form.data.get("slot"))
     return _render_form(request, form, picker)
 
@@ -211,11 +234,22 @@ def _invalid_link(request):
     return render(request, "booking/link_invalid.html", status=404)
 
 
+def _link_refusal(request, booking):
+    """The page to show instead of the booking: an unknown or anonymised booking, or a link past its days."""
+    if booking is None or booking.anonymised_at:
+        return _invalid_link(request)
+    if booking.link_expired():
+        context = {"days": settings.BOOKING_LINK_DAYS_AFTER}
+        return render(request, "booking/link_expired.html", context, status=410)
+    return None
+
+
 def _changeable_booking(request, token):
     """(booking, None) while the patient may still change it online; else (None, the page to show)."""
     booking = _booking_from_token(token)
-    if booking is None or booking.anonymised_at:
-        return None, _invalid_link(request)
+    refusal = _link_refusal(request, booking)
+    if refusal:
+        return None, refusal
     if not booking.patient_can_change():
         return None, redirect("booking:manage", token=token)
     return booking, None
@@ -225,8 +259,9 @@ def _changeable_booking(request, token):
 @require_GET
 def manage_view(request, token):
     booking = _booking_from_token(token)
-    if booking is None or booking.anonymised_at:
-        return _invalid_link(request)
+    refusal = _link_refusal(request, booking)
+    if refusal:
+        return refusal
     thanks = request.get_signed_cookie(THANKS_COOKIE, default=None, salt=THANKS_COOKIE) == booking.reference
     response = render(
         request,
@@ -319,7 +354,10 @@ def move_view(request, token):
 def calendar_view(request, token):
     """The appointment as an .ics file, so the patient can add it to their calendar from their page."""
     booking = _booking_from_token(token)
-    if booking is None or booking.anonymised_at or not booking.is_active:
+    refusal = _link_refusal(request, booking)
+    if refusal:
+        return refusal
+    if not booking.is_active:
         return _invalid_link(request)
     response = HttpResponse(booking_ics(booking), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="appointment-{booking.reference}.ics"'

@@ -8,7 +8,7 @@ class ClinicConfig(AppConfig):
     verbose_name = _("Clinic")
 
     def ready(self):
-        from . import caching, pagecache
+        from . import caching, checks, pagecache  # noqa: F401  (checks registers the system checks)
         from .facts import FACTS
         from .models import ClinicProfile, Location, OpeningHours
 

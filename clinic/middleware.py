@@ -22,6 +22,8 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
+        if request.path.startswith("/" + settings.ADMIN_URL):
+            response.setdefault("X-Robots-Tag", "noindex, nofollow")
         response.setdefault("Permissions-Policy", settings.PERMISSIONS_POLICY)
         response.setdefault("Cross-Origin-Resource-Policy", "same-origin")
         if not getattr(response, "xframe_options_exempt", False):

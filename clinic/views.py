@@ -125,10 +125,10 @@ def try_again(request):
 
 
 def robots_txt(request):
-    admin_url = "/" + settings.ADMIN_URL
+    # The admin's address is a secret (ADMIN_URL): it is never listed here. Admin pages say "noindex"
+    # in their own X-Robots-Tag header instead (SecurityHeadersMiddleware).
     lines = [
         "User-agent: *",
-        f"Disallow: {admin_url}",
         *(f"Disallow: {path}" for path in registry.robots_disallowed()),
         f"Sitemap: {settings.SITE_URL}/sitemap.xml",
         "",
