@@ -7,6 +7,7 @@ from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
+from booking import emails
 from booking.models import Booking, BookingAccess, BulkAccess
 from tests.factories import FrontDeskClinic, local, make_staff
 
@@ -65,6 +66,8 @@ def test_view_on_site_gives_no_patient_link(client, clinic, group):
 @pytest.mark.parametrize("group", ["desk", "boss"])
 def test_booking_pages_in_admin_never_show_the_patient_link(client, clinic, group):
     login(client, user_for(clinic, group))
+    email = emails.queue("acknowledgement", clinic.own)
+    assert "/book/manage/" in email.body  # the patient's own email carries it...
     for url in [
         LIST,
         reverse("admin:booking_booking_change", args=[clinic.own.pk]),
@@ -72,6 +75,7 @@ def test_booking_pages_in_admin_never_show_the_patient_link(client, clinic, grou
         reverse("admin:booking_booking_reschedule", args=[clinic.own.pk]),
         reverse("admin:booking_booking_decline", args=[clinic.own.pk]),
         reverse("admin:booking_outboxemail_changelist"),
+        reverse("admin:booking_outboxemail_change", args=[email.pk]),  # ...its text in admin does not
         DAY + f"?date={local(2, 9).date().isoformat()}",
     ]:
         response = client.get(url)

@@ -1,14 +1,16 @@
 """What the booking app registers in admin: services, hours, time off, closures, practitioners (with
 their hours inline), bookings, the access log and the outbox; and the front desk's panel on the index."""
 
+import re
 from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.db import models
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 
 from clinic.admin import PractitionerAdmin as ClinicPractitionerAdmin
 from clinic.models import Practitioner
@@ -29,6 +31,13 @@ from ..models import (
 from .bookings import BookingAdmin
 from .forms import WorkingHoursFormSet
 from .schedule import front_desk_index_context
+
+
+def without_patient_links(text):
+    """An email's text with every patient link (view, cancel, move) replaced by a placeholder."""
+    prefix = reverse("booking:manage", kwargs={"token": "TOKEN"}).split("TOKEN")[0]
+    pattern = re.compile(r"\S*" + re.escape(prefix) + r"\S*")
+    return pattern.sub(gettext("[the patient's own link, not shown to staff]"), text)
 
 
 def sees_every_practitioner(request):
@@ -235,7 +244,8 @@ class OutboxEmailAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("text of the email"))
     def email_text(self, obj):
-        return format_html('<div class="outbox-body">{}</div>', obj.body)
+        # The patient's own link would let staff act as the patient: it is shown as a placeholder.
+        return format_html('<div class="outbox-body">{}</div>', without_patient_links(obj.body))
 
     @admin.action(description=_("Send selected failed emails again"), permissions=["resend"])
     def resend_failed_emails(self, request, queryset):
