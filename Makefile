@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint format setup content bench audit clean cluster-check
+.PHONY: run test lint format setup content bench audit clean cluster-check proxy-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,11 @@ bench: setup
 # Two gunicorn instances on PostgreSQL + Redis behave as one site (see scripts/cluster_check.py).
 cluster-check: setup
 	$(BIN)/python scripts/cluster_check.py
+
+# The same checks through nginx with TLS (deploy/), plus slow clients and the Observatory grade
+# (see scripts/proxy_check.py). Needs nginx and openssl (Debian) and `npm ci`.
+proxy-check: setup
+	$(BIN)/python scripts/proxy_check.py
 
 # Lighthouse (mobile) on a production-like local server; see scripts/audit.py. Needs /usr/bin/chromium and npm.
 audit: setup

@@ -1,0 +1,261 @@
+"""The production stack end to end: nginx (deploy/nginx/clinic.conf, TLS with a self-signed certificate made
+here) in front of two gunicorn instances sharing PostgreSQL and Redis.
+
+    make proxy-check            (or: .venv/bin/python scripts/proxy_check.py)
+
+1. Every cluster check (scripts/cluster_check.py) runs through nginx, each simulated client from its own
+   loopback address, so the client address Django sees is the one nginx forwards (TRUSTED_PROXIES=127.0.0.1).
+2. Slow clients: 50 slowloris connections (a header line every 0.5 s) and 10 slow bodies (a few bytes every
+   0.5 s) are held open while /healthz is timed through the proxy; it must answer in under 1 s every time.
+   The same attack straight at one gunicorn instance is timed too, for comparison.
+3. The MDN HTTP Observatory grades the site through the proxy (scripts/observatory.mjs drives its library);
+   the grade must be A+.
+
+Environment: as cluster_check.py, plus PROXY_PORTS (http,https; default 8380,8443). Needs nginx and openssl
+(Debian packages) and node with npm's packages installed (npm ci).
+"""
+
+import json
+import os
+import shutil
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "deploy"))
+
+import cluster_check as cc  # noqa: E402
+import render_nginx  # noqa: E402
+
+HTTP_PORT, HTTPS_PORT = (int(p) for p in os.environ.get("PROXY_PORTS", "8380,8443").split(","))
+SLOWLORIS, SLOW_BODIES, LIMIT_SECONDS = 50, 10, 1.0
+
+
+def make_certificate(directory):
+    cert, key = Path(directory) / "tls.crt", Path(directory) / "tls.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={cc.HOST}",
+         "-addext", f"subjectAltName=DNS:{cc.HOST}", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+class ProxyStack:
+    def __init__(self):
+        self.nginx = None
+        self.run_dir = None
+        self.cert = None
+
+    def start(self, logdir):
+        self.run_dir = Path(logdir) / "nginx"
+        self.cert, key = make_certificate(logdir)
+        site = render_nginx.render(
+            server_name=cc.HOST,
+            upstreams=[f"127.0.0.1:{port}" for port in cc.PORTS],
+            cert=self.cert,
+            key=key,
+            http_port=HTTP_PORT,
+            https_port=HTTPS_PORT,
+        )
+        conf = render_nginx.write_standalone(self.run_dir, site)
+        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+        test = subprocess.run([nginx, "-t", "-p", str(self.run_dir), "-c", str(conf)], capture_output=True, text=True)
+        if test.returncode != 0:
+            raise SystemExit("nginx refused the configuration:\n" + test.stderr)
+        self.nginx = subprocess.Popen(
+            [nginx, "-p", str(self.run_dir), "-c", str(conf), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        cc.PROXY = {"http": HTTP_PORT, "https": HTTPS_PORT, "cafile": str(self.cert)}
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                if cc.request(0, "GET", "/healthz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if self.nginx.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("nginx did not start; see " + str(self.run_dir / "error.log"))
+            time.sleep(0.2)
+        cc.step(f"nginx on :{HTTP_PORT} (http) and :{HTTPS_PORT} (https) in front of {cc.PORTS}")
+
+    def stop(self):
+        cc.PROXY = None
+        if self.nginx and self.nginx.poll() is None:
+            self.nginx.terminate()
+            try:
+                self.nginx.wait(10)
+            except subprocess.TimeoutExpired:
+                self.nginx.kill()
+
+    def checks(self):
+        check_proxy_basics()
+        check_slow_clients(self.cert)
+        check_observatory(self.cert)
+
+
+# --- Proxy basics --------------------------------------------------------------------------------------------
+
+
+def check_proxy_basics():
+    status, headers, _t, _c = cc.request(0, "GET", "/articles/?a=1", https=False)
+    location = headers.get("location", [""])[0]
+    cc.report(
+        status == 301 and location == f"https://{cc.HOST}:{HTTPS_PORT}/articles/?a=1",
+        "nginx: plain http → one 301 to https on the same host",
+        location,
+    )
+    status, headers, _t, _c = cc.request(0, "GET", "/healthz")
+    server = headers.get("server", [""])[0]
+    cc.report(status == 200 and server == "nginx", "nginx: /healthz over https, no version in Server", server)
+    big = {"name": "x" * (2 * 1024 * 1024)}
+    status, _h, _t, _c = cc.request(0, "POST", "/book/", body=big)
+    cc.report(status == 413, "nginx: a 2 MiB body is refused before gunicorn (413)", f"status {status}")
+    spoofed = cc.request(0, "GET", "/healthz", client_ip="198.51.100.99", headers={"X-Forwarded-For": "6.6.6.6"})
+    cc.report(spoofed[0] == 200, "nginx: a client's own X-Forwarded-For is overwritten, not trusted")
+    statuses = []
+    for _ in range(150):
+        statuses.append(cc.request(0, "GET", "/robots.txt", client_ip="198.51.100.98")[0])
+    cc.report(429 in statuses, "nginx: request rate per client limited (429 after the burst)", f"{statuses.count(429)}")
+
+
+# --- Slow clients --------------------------------------------------------------------------------------------
+
+
+def _tls_socket(port, source, cafile, use_tls=True):
+    raw = socket.create_connection(("127.0.0.1", port), timeout=30, source_address=(source, 0))
+    if not use_tls:
+        return raw
+    context = ssl.create_default_context(cafile=cafile)
+    return context.wrap_socket(raw, server_hostname=cc.HOST)
+
+
+def _slowloris(port, index, cafile, use_tls, stop):
+    try:
+        sock = _tls_socket(port, f"127.9.0.{index + 1}", cafile, use_tls)
+        sock.sendall(f"GET /?slow={index} HTTP/1.1\r\nHost: {cc.HOST}\r\n".encode())
+        while not stop.is_set():
+            sock.sendall(f"X-Slow-{index}: {time.monotonic():.0f}\r\n".encode())
+            stop.wait(0.5)
+        sock.close()
+    except OSError:
+        pass  # nginx may drop a slow client; that is the point
+
+
+def _slow_body(port, index, cafile, use_tls, stop):
+    try:
+        sock = _tls_socket(port, f"127.9.1.{index + 1}", cafile, use_tls)
+        sock.sendall(
+            (f"POST /book/ HTTP/1.1\r\nHost: {cc.HOST}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+             f"Content-Length: 100000\r\n\r\n").encode()
+        )  # fmt: skip
+        while not stop.is_set():
+            sock.sendall(b"name=slow&")
+            stop.wait(0.5)
+        sock.close()
+    except OSError:
+        pass
+
+
+def _time_health(port, use_tls, cafile, samples=12, timeout=5.0):
+    """/healthz response times in seconds (None for a timeout), each on a fresh connection."""
+    times = []
+    for _ in range(samples):
+        started = time.monotonic()
+        try:
+            sock = _tls_socket(port, "127.8.0.1", cafile, use_tls)
+            sock.settimeout(timeout)
+            sock.sendall(f"GET /healthz HTTP/1.1\r\nHost: {cc.HOST}\r\nConnection: close\r\n\r\n".encode())
+            data = sock.recv(64)
+            sock.close()
+            times.append(time.monotonic() - started if data.startswith(b"HTTP/1.1 200") else None)
+        except OSError:
+            times.append(None)
+        time.sleep(0.25)
+    return times
+
+
+def _under_attack(port, use_tls, cafile):
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=_slowloris, args=(port, i, cafile, use_tls, stop), daemon=True)
+        for i in range(SLOWLORIS)
+    ] + [threading.Thread(target=_slow_body, args=(port, i, cafile, use_tls, stop), daemon=True) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    time.sleep(2)  # every slow connection open and trickling
+    try:
+        return _time_health(port, use_tls, cafile)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(5)
+
+
+def _describe(times):
+    done = [t for t in times if t is not None]
+    timeouts = len(times) - len(done)
+    if not done:
+        return f"{timeouts}/{len(times)} timed out"
+    return (
+        f"min {min(done) * 1000:.0f} ms, median {statistics.median(done) * 1000:.0f} ms, "
+        f"max {max(done) * 1000:.0f} ms, {timeouts} timed out of {len(times)}"
+    )
+
+
+def check_slow_clients(cafile):
+    quiet = _time_health(HTTPS_PORT, True, cafile, samples=6)
+    print(f"      /healthz through nginx, quiet: {_describe(quiet)}", flush=True)
+    attacked = _under_attack(HTTPS_PORT, True, cafile)
+    print(
+        f"      /healthz through nginx with {SLOWLORIS} slowloris connections and {SLOW_BODIES} slow bodies open: "
+        f"{_describe(attacked)}",
+        flush=True,
+    )
+    cc.report(
+        all(t is not None and t < LIMIT_SECONDS for t in attacked),
+        f"/healthz answers in under {LIMIT_SECONDS:.0f} s through nginx while {SLOWLORIS} slowloris connections "
+        f"and {SLOW_BODIES} slow bodies are open",
+        _describe(attacked),
+    )
+    direct = _under_attack(cc.PORTS[0], False, cafile)
+    print(f"      for comparison, the same attack straight at gunicorn :{cc.PORTS[0]}: {_describe(direct)}", flush=True)
+
+
+# --- MDN HTTP Observatory --------------------------------------------------------------------------------------
+
+
+def check_observatory(cafile):
+    script = cc.ROOT / "scripts" / "observatory.mjs"
+    env = {**os.environ, "NODE_EXTRA_CA_CERTS": str(cafile)}
+    result = subprocess.run(
+        ["node", str(script), cc.HOST, str(HTTP_PORT), str(HTTPS_PORT)],
+        cwd=cc.ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if result.returncode != 0:
+        cc.report(False, "MDN HTTP Observatory grade", (result.stderr or result.stdout)[-500:])
+        return
+    graded = json.loads(result.stdout.strip().splitlines()[-1])
+    failed = [name for name, test in graded["tests"].items() if not test["pass"]]
+    print(f"      MDN HTTP Observatory: grade {graded['grade']}, score {graded['score']}, "
+          f"{graded['passed']}/{graded['total']} tests passed", flush=True)  # fmt: skip
+    for name, test in sorted(graded["tests"].items()):
+        print(f"        {name:32} {test['result']} ({test['modifier']:+d})", flush=True)
+    cc.report(graded["grade"] == "A+", "MDN HTTP Observatory grade A+", f"grade {graded['grade']}; failed: {failed}")
+
+
+if __name__ == "__main__":
+    sys.exit(cc.main(ProxyStack()))
