@@ -9,6 +9,7 @@ printing PASS/FAIL for each:
 - a booking made through one instance is visible through the other;
 - the per-client rate limit counts requests sent to both;
 - 20 concurrent requests for one slot, spread over both, make exactly one booking;
+- the same move form sent to both instances at once moves the booking once (one event, one set of emails);
 - a staff session started on one instance works on the other, and the admin lockout is shared;
 - oversized request lines and headers are refused by gunicorn.
 
@@ -315,7 +316,7 @@ def check_booking_visible_on_both(a, b, service_id, practitioner_id, slot):
     status, _h, html = patient.go(b, "GET", path)
     report(
         status == 200 and ref in html and "we have your request" in html,
-        f"the patient's session from :{a} works on :{b} (thank-you note shown)",
+        f"the patient's thank-you cookie from :{a} works on :{b} (thank-you note shown)",
     )
 
 
@@ -371,6 +372,54 @@ def check_concurrent_slot(a, b, service_id, practitioner_id, slot):
         len(saved) == 1 and len(taken) == 19 and not errors and count == 1,
         "20 concurrent requests for one slot over both instances → exactly one booking",
         detail,
+    )
+
+
+def check_same_move_form_on_both(a, b, service_id, practitioner_id, slot):
+    """The same move form (a double tap that a load balancer spread) reaches both instances at once:
+    one move, one history event, one set of emails."""
+    patient = Browser("198.51.100.31")
+    status, headers, _html = patient.go(
+        a, "POST", "/book/", booking_form(patient, a, service_id, practitioner_id, slot, 31)
+    )
+    path = urlsplit(headers.get("location", [""])[0]).path
+    if not report(status == 302 and "/book/manage/" in path, "a booking to move, days ahead", f"status {status}"):
+        return
+    status, _h, html = patient.go(a, "GET", path + "move/")
+    current = patient_slot_values = re.findall(r'name="slot"[^>]*value="(\d{8}T\d{4}Z)"', html)
+    if not report(status == 200 and current, "move page with free times", f"status {status}"):
+        return
+    version = hidden(html, "version")
+    move_form = {
+        "csrfmiddlewaretoken": hidden(html, "csrfmiddlewaretoken"),
+        "slot": patient_slot_values[-1],
+        "version": version,
+        "action": "move",
+    }
+    barrier = threading.Barrier(2)
+
+    def submit(port):
+        barrier.wait()
+        return patient.go(port, "POST", path + "move/", move_form)[0]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        codes = list(pool.map(submit, (a, b)))
+    token_ref = db_query(
+        "SELECT b.id, b.version FROM booking_booking b JOIN booking_bookingevent e ON e.booking_id = b.id "
+        "WHERE e.note LIKE 'Moved%%' ORDER BY e.id DESC LIMIT 1"
+    )
+    booking_id = token_ref[0][0] if token_ref else 0
+    moved = db_query(
+        "SELECT count(*) FROM booking_bookingevent WHERE booking_id = %s AND note LIKE 'Moved%%'", (booking_id,)
+    )[0][0]
+    emails = db_query(
+        "SELECT count(*) FROM booking_outboxemail WHERE booking_id = %s AND kind IN ('moved', 'moved_notice')",
+        (booking_id,),
+    )[0][0]
+    report(
+        codes == [302, 302] and moved == 1 and emails == 2,
+        "the same move form sent to both instances at once → one move, one event, one set of emails",
+        f"answers {codes}, 'Moved' events {moved}, move emails written {emails} (version {version})",
     )
 
 
@@ -452,10 +501,12 @@ def main(stack=None):
                 stack.start(logdir)
             a, b = PORTS
             free = slots(a, service_id, practitioner_id, RATE_LIMIT + 3)
+            later = slots(a, service_id, practitioner_id, 60)  # the last is days ahead: still movable online
             if not report(len(free) >= RATE_LIMIT + 3, "free slots found through the booking page", f"{len(free)}"):
                 return 1
             check_health_and_headers(a, b)
             check_booking_visible_on_both(a, b, service_id, practitioner_id, free[0])
+            check_same_move_form_on_both(a, b, service_id, practitioner_id, later[-1])
             check_rate_limit_across_both(a, b, service_id, practitioner_id, free[1:])
             check_concurrent_slot(a, b, service_id, practitioner_id, free[RATE_LIMIT + 2])
             check_staff_session(a, b)

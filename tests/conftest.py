@@ -1,5 +1,8 @@
 """Shared fixtures for the clinic's tests (test data itself is built in tests/factories.py)."""
 
+import os
+from datetime import datetime
+
 import pytest
 from django.core.cache import cache
 
@@ -63,3 +66,24 @@ def worker_runs(deliver):
         deliver()
 
     return block
+
+
+@pytest.fixture(autouse=True)
+def _clinic_clock(request):
+    """CLINIC_TEST_NOW (e.g. "2026-12-31T23:30", clinic time) runs every test at that moment, clock ticking.
+
+    CI uses it to run the suite at awkward moments (late evening, just after midnight, the daylight-saving
+    changes, New Year's Eve). Browser tests keep the real clock: the browser's cookies follow it.
+    """
+    moment = os.environ.get("CLINIC_TEST_NOW")
+    if not moment or request.node.get_closest_marker("e2e"):
+        yield
+        return
+    import time_machine
+    from django.utils import timezone
+
+    when = datetime.fromisoformat(moment)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.get_default_timezone())
+    with time_machine.travel(when, tick=True):
+        yield

@@ -10,7 +10,6 @@ from datetime import timedelta
 from django.contrib import admin
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
-from django.db.models.functions import Now
 from django.urls import path
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -128,7 +127,8 @@ class BookingAdmin(FrontDeskActionsMixin, ScheduleMixin, ExportMixin, admin.Mode
 
     def get_ordering(self, request):
         # Upcoming first (soonest at the top), then the past (most recent first).
-        upcoming = Q(start__gte=Now())
+        # The application's clock, like every other "now" in the site (not the database server's).
+        upcoming = Q(start__gte=timezone.now())
         return [
             Case(When(upcoming, then=Value(0)), default=Value(1)).asc(),
             Case(When(upcoming, then=F("start"))).asc(nulls_last=True),
