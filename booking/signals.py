@@ -2,8 +2,8 @@
 
 from clinic import caching, pagecache
 
-from .availability import AVAILABILITY
 from .models import Booking, BookingPolicy, Closure, Service, TimeOff, WorkingHours
+from .slots import AVAILABILITY
 
 
 def connect():

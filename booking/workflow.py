@@ -9,10 +9,10 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from . import emails, reminders
-from .availability import slots_for
 from .emailkeys import lock_address, normalise_email
 from .models import Booking, BookingEvent, BookingPolicy, BookingStatus, VisitType
 from .races import retry_lost_races
+from .slots import slots_for
 
 PATIENT = "patient"
 SYSTEM = "system"

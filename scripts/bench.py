@@ -221,9 +221,9 @@ def probe(site):
     """Ids for the URLs and a pool of free slots (printed as JSON)."""
     _django(site)
     from articles.models import Article, Treatment
-    from booking.availability import slots_for
     from booking.forms import encode_slot
     from booking.models import Service, VisitType
+    from booking.slots import slots_for
     from clinic.models import Location
 
     service = Service.objects.filter(slug="bench-any-60").first()  # seed_bench_data makes it

@@ -20,8 +20,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from articles.models import Article, ArticleFAQ, ArticleReference, Condition, Treatment, TreatmentFAQ
-from booking.availability import slots_for
 from booking.models import Booking, BookingPolicy, BookingStatus, Service, VisitType, WorkingHours
+from booking.slots import slots_for
 from booking.workflow import PatientDetails
 from clinic.models import ClinicProfile, Location, OpeningHours, Practitioner
 

@@ -470,3 +470,17 @@ def test_engine_matches_a_naive_walk_of_the_day(seed):
         "tz": tz,
     }
     assert free_slots(windows, busy, **kw) == _reference_slots(windows, busy, **kw)
+
+
+def test_the_engine_imports_nothing_from_django():
+    """The engine is plain Python: it loads and runs without Django, settings or a database."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, booking.availability as a; "
+        "assert not [m for m in sys.modules if m == 'django' or m.startswith('django.')], 'django imported'"
+    )
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run([sys.executable, "-c", code], cwd=root, check=True, env={"PATH": "/usr/bin:/bin"})

@@ -7,8 +7,8 @@ from django.core.cache import cache
 from django.test import RequestFactory
 
 from articles.models import Article
-from booking.availability import AVAILABILITY
 from booking.models import Booking, Service
+from booking.slots import AVAILABILITY
 from clinic import caching, pagecache
 from clinic.facts import FACTS
 from clinic.models import ClinicProfile, Practitioner
