@@ -369,16 +369,6 @@ class Article(BodyMixin, ReviewedPage):
             match |= models.Q(treatment_id=self.treatment_id)
         return list(Article.objects.published().filter(match).exclude(pk=self.pk).with_card_data()[:limit])
 
-    def publish(self):
-        self.status = self.Status.PUBLISHED
-        if self.published_at is None:
-            self.published_at = timezone.now()
-        self.save()
-
-    def unpublish(self):
-        self.status = self.Status.DRAFT
-        self.save()
-
     def json_ld(self, publisher_name=""):
         """schema.org MedicalWebPage for the article page (author, dates, reviewer, publisher)."""
         url = self.absolute_url()

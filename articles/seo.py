@@ -33,7 +33,7 @@ def person(practitioner):
     return data
 
 
-def faq_page(faqs, render_answer=None):
+def faq_page(faqs):
     """FAQPage for a list of objects with `question` and `answer`; None when there are none."""
     faqs = list(faqs)
     if not faqs:
@@ -45,7 +45,7 @@ def faq_page(faqs, render_answer=None):
             {
                 "@type": "Question",
                 "name": f.question,
-                "acceptedAnswer": {"@type": "Answer", "text": render_answer(f.answer) if render_answer else f.answer},
+                "acceptedAnswer": {"@type": "Answer", "text": f.answer},
             }
             for f in faqs
         ],
