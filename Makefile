@@ -5,20 +5,38 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint format setup content bench audit clean cluster-check proxy-check
+.PHONY: run test lint format setup site-setup constraints content bench audit clean cluster-check proxy-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall only when a requirements file changes, so a second `make run` is quick.
-$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+# Reinstall only when a requirements file changes, so a second `make run` is quick. The site needs only
+# requirements.txt; tests, lint and the tools add requirements-dev.txt. constraints.txt pins every package.
+$(VENV)/.installed-site: requirements.txt constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $(VENV)/.installed-site $@
+
+site-setup: $(VENV)/.installed-site
 
 setup: $(VENV)/.installed
 
-content: setup
+# Regenerate constraints.txt: every package, direct and transitive, as a fresh install resolves it today.
+constraints:
+	rm -rf build/constraints-venv
+	mkdir -p build
+	$(PYTHON) -m venv build/constraints-venv
+	grep -hv '^-[rc] ' requirements.txt requirements-dev.txt > build/constraints-in.txt
+	build/constraints-venv/bin/pip install --quiet -r build/constraints-in.txt
+	{ sed -n '1,3p' constraints.txt; build/constraints-venv/bin/pip freeze --exclude-editable; } > constraints.tmp
+	mv constraints.tmp constraints.txt
+	rm -rf build/constraints-venv build/constraints-in.txt
+
+content: site-setup
 	DEBUG=1 $(BIN)/python manage.py migrate --noinput
 	DEBUG=1 $(BIN)/python manage.py load_content
 
