@@ -108,6 +108,11 @@ class BookingPolicy(models.Model):
         return policy
 
 
+def ends_after_start(name):
+    """The database itself refuses a row that ends before it starts."""
+    return models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name=name)
+
+
 class WorkingHours(models.Model):
     """A practitioner's weekly hours at a location, or for telehealth when no location is set."""
 
@@ -127,9 +132,7 @@ class WorkingHours(models.Model):
         ordering = ["practitioner", "weekday", "start"]
         verbose_name = _("working hours")
         verbose_name_plural = _("working hours")
-        constraints = [
-            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="working_hours_end_after_start")
-        ]
+        constraints = [ends_after_start("working_hours_end_after_start")]
 
     def __str__(self):
         return f"{self.get_weekday_display()} {self.start:%H:%M}–{self.end:%H:%M}"
@@ -159,9 +162,7 @@ class TimeOff(models.Model):
         ordering = ["-start"]
         verbose_name = _("time off")
         verbose_name_plural = _("time off")
-        constraints = [
-            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="time_off_end_after_start")
-        ]
+        constraints = [ends_after_start("time_off_end_after_start")]
 
     def __str__(self):
         return f"{self.practitioner}: {timezone.localtime(self.start):%Y-%m-%d %H:%M}"
@@ -288,7 +289,7 @@ class Booking(models.Model):
         verbose_name_plural = _("bookings")
         permissions = [("export_booking", _("Can export bookings as CSV"))]
         constraints = [
-            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="booking_end_after_start"),
+            ends_after_start("booking_end_after_start"),
             models.CheckConstraint(
                 condition=models.Q(blocked_until__gte=models.F("end")), name="booking_blocked_after_end"
             ),

@@ -70,9 +70,7 @@ def slots_for(
     afresh (use_cache=False), and the database has the last word on overlaps anyway.
     """
     if not use_cache or now is not None or exclude_booking:
-        return _compute_slots(
-            service, visit_type, location, practitioner, day=day, now=now, exclude_booking=exclude_booking
-        )
+        return _compute_slots(service, visit_type, location, practitioner, day, now, exclude_booking)
     now = timezone.now()
     key = "booking:slots:{}:{}:{}:{}:{}:{}".format(
         availability_version(),
@@ -84,23 +82,15 @@ def slots_for(
     )
     cached = caching.get(key)
     if cached is None:
-        cached = _compute_slots(service, visit_type, location, practitioner, day=day, now=now)
+        cached = _compute_slots(service, visit_type, location, practitioner, day, now)
         caching.set(key, cached, AVAILABILITY_CACHE_SECONDS)
     # Time moves on while an entry is cached: drop starts that are now inside the minimum notice.
     not_before, _ = booking_window(now)
     return {t: ids for t, ids in cached.items() if t >= not_before}
 
 
-def _compute_slots(
-    service,
-    visit_type: str,
-    location=None,
-    practitioner=None,
-    *,
-    day: date | None = None,
-    now: datetime | None = None,
-    exclude_booking: int | None = None,
-) -> dict[datetime, list[int]]:
+def _compute_slots(service, visit_type, location, practitioner, day, now, exclude_booking=None):
+    """slots_for without the cache: the handful of queries, then the engine."""
     tz = timezone.get_default_timezone()
     not_before, not_after = booking_window(now)
     if not service.is_active or not service.offers(visit_type):
