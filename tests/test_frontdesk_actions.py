@@ -405,3 +405,16 @@ def test_outbox_names_kinds_in_plain_words_and_shows_each_email(desk, desk_clini
     assert "New request (to front desk)" in filtered
     page = desk.get(reverse("admin:booking_outboxemail_change", args=[email.pk])).content.decode()
     assert '<div class="outbox-body">Line one\nLine two</div>' in page
+
+
+def test_staff_pages_showing_times_name_the_zone(desk, desk_clinic):
+    booking = desk_clinic.booking(local(3, 10))
+    pages = [
+        reverse("admin:booking_booking_change", args=[booking.pk]),
+        reverse("admin:booking_booking_changelist"),
+        reverse("admin:booking_booking_schedule_week"),
+        reverse("admin:booking_booking_schedule_day"),
+        reverse("admin:booking_booking_reschedule", args=[booking.pk]),
+    ]
+    for url in pages:
+        assert "Eastern Time (Toronto)" in desk.get(url).content.decode(), url

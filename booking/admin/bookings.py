@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from clinic import phones
 
 from ..models import BookingEvent, BulkAccess
+from ..zones import zone_label
 from .audit import record_booking_read, record_bulk_read, shown
 from .common import clinic_tz, local_midnight
 from .export import ExportMixin
@@ -154,7 +155,7 @@ class BookingAdmin(FrontDeskActionsMixin, ScheduleMixin, ExportMixin, admin.Mode
     def when_display(self, obj):
         start = timezone.localtime(obj.start, clinic_tz())
         end = timezone.localtime(obj.end, clinic_tz())
-        return f"{date_format(start, 'l j F Y, H:i')}–{end:%H:%M} ({start:%Z})"
+        return f"{date_format(start, 'l j F Y, H:i')}–{end:%H:%M} {zone_label()}"
 
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
