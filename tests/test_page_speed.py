@@ -191,7 +191,7 @@ def test_an_article_is_rendered_when_saved_and_pages_read_the_stored_html(client
     def no_rendering(*args, **kwargs):
         raise AssertionError("a page rendered Markdown")
 
-    monkeypatch.setattr("articles.models.render_markdown", no_rendering)
+    monkeypatch.setattr("articles.body.render_markdown", no_rendering)
     html = _html(client.get("/articles/night-cramps/"))
     assert "Gentle calf stretches may help." in html and 'href="#stretching-at-night"' in html
     assert "Acupuncture" in _html(client.get("/treatments/acupuncture/"))
