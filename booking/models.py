@@ -113,6 +113,12 @@ def ends_after_start(name):
     return models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name=name)
 
 
+def require_end_after_start(row, message):
+    """The same rule in a form, with ``message`` next to the end field."""
+    if row.start and row.end and row.end <= row.start:
+        raise ValidationError({"end": message})
+
+
 class WorkingHours(models.Model):
     """A practitioner's weekly hours at a location, or for telehealth when no location is set."""
 
@@ -138,8 +144,7 @@ class WorkingHours(models.Model):
         return f"{self.get_weekday_display()} {self.start:%H:%M}–{self.end:%H:%M}"
 
     def clean(self):
-        if self.start and self.end and self.end <= self.start:
-            raise ValidationError({"end": _("The end time must be after the start time.")})
+        require_end_after_start(self, _("The end time must be after the start time."))
         if self.practitioner_id and self.start and self.end and self.weekday is not None:
             clash = (
                 WorkingHours.objects.filter(
@@ -168,8 +173,7 @@ class TimeOff(models.Model):
         return f"{self.practitioner}: {timezone.localtime(self.start):%Y-%m-%d %H:%M}"
 
     def clean(self):
-        if self.start and self.end and self.end <= self.start:
-            raise ValidationError({"end": _("The end must be after the start.")})
+        require_end_after_start(self, _("The end must be after the start."))
 
 
 class Closure(models.Model):
