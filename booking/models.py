@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 
 from clinic.models import Weekday
 
+from .policy import BookingPolicy  # noqa: F401  (a model of this app, kept in its own module)
+
 
 class VisitType(models.TextChoices):
     IN_CLINIC = "in_clinic", _("In the clinic")
@@ -76,36 +78,6 @@ class Service(models.Model):
             raise ValidationError({"duration_minutes": _("Give a length between 5 and 480 minutes.")})
         if self.buffer_minutes is not None and self.buffer_minutes > 120:
             raise ValidationError({"buffer_minutes": _("A buffer of more than 120 minutes is not allowed.")})
-
-
-class BookingPolicy(models.Model):
-    """How the clinic handles online requests: one row, edited in admin."""
-
-    CACHE_NAME = "booking-policy"
-
-    confirm_instantly = models.BooleanField(
-        _("confirm online requests instantly"),
-        default=False,
-        help_text=_("When on, a request for a free time is confirmed at once instead of waiting for staff review."),
-    )
-
-    class Meta:
-        verbose_name = _("booking policy")
-        verbose_name_plural = _("booking policy")
-
-    def __str__(self):
-        return str(self._meta.verbose_name).capitalize()
-
-    @classmethod
-    def current(cls):
-        """The policy in force (defaults when none is saved), from the shared cache when possible."""
-        from clinic import caching
-
-        policy, version = caching.get_versioned(cls.CACHE_NAME, "booking:policy")
-        if policy is None:
-            policy = cls.objects.order_by("pk").first() or cls()
-            caching.set_versioned("booking:policy", policy, version, 60 * 60 * 24)
-        return policy
 
 
 def ends_after_start(name):
