@@ -409,12 +409,12 @@ def booking_poster(host, port, probe_data):
     service, location = probe_data["service_id"], probe_data["location_id"]
 
     def make_request(n, state, conn):
-        if "cookie" not in state:
-            response, body = get(host, port, f"/book/?service={probe_data['service_slug']}")
-            html = body.decode()
-            cookies = response.msg.get_all("Set-Cookie") or []
-            state["cookie"] = "; ".join(c.split(";", 1)[0] for c in cookies)
-            state["fields"] = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
+        # A fresh form each time (outside the timed part): the time-to-submit token is single-use.
+        response, body = get(host, port, f"/book/?service={probe_data['service_slug']}")
+        html = body.decode()
+        cookies = response.msg.get_all("Set-Cookie") or []
+        state["cookie"] = "; ".join(c.split(";", 1)[0] for c in cookies)
+        state["fields"] = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
         with pool_lock:
             slot = pool.pop(0) if pool else "20000101T0000Z"
         key = uuid.uuid4().hex
