@@ -131,34 +131,31 @@ class ReviewedPageAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
 
-@admin.register(Treatment)
-class TreatmentAdmin(ReviewedPageAdmin):
+class TopicPageAdmin(ReviewedPageAdmin):
+    """Treatment and condition pages: the same list and form; each names its own related pages
+    (picked with the two-box widget) in `filter_horizontal`."""
+
     list_display = ["name", "slug", "order", "review_state", "updated"]
     list_editable = ["order"]
     list_filter = [ReviewDueFilter]
     search_fields = ["name", "summary", "body"]
     prepopulated_fields = {"slug": ["name"]}
+
+    def get_fieldsets(self, request, obj=None):
+        fields = ["name", "slug", "summary", "meta_description", "body", *self.filter_horizontal, "order"]
+        return [(None, {"fields": fields}), self.trust_fieldset]
+
+
+@admin.register(Treatment)
+class TreatmentAdmin(TopicPageAdmin):
     filter_horizontal = ["practitioners"]
     inlines = [TreatmentFAQInline, TreatmentReferenceInline]
-    fieldsets = [
-        (None, {"fields": ["name", "slug", "summary", "meta_description", "body", "practitioners", "order"]}),
-        ReviewedPageAdmin.trust_fieldset,
-    ]
 
 
 @admin.register(Condition)
-class ConditionAdmin(ReviewedPageAdmin):
-    list_display = ["name", "slug", "order", "review_state", "updated"]
-    list_editable = ["order"]
-    list_filter = [ReviewDueFilter]
-    search_fields = ["name", "summary", "body"]
-    prepopulated_fields = {"slug": ["name"]}
+class ConditionAdmin(TopicPageAdmin):
     filter_horizontal = ["treatments"]
     inlines = [ConditionReferenceInline]
-    fieldsets = [
-        (None, {"fields": ["name", "slug", "summary", "meta_description", "body", "treatments", "order"]}),
-        ReviewedPageAdmin.trust_fieldset,
-    ]
 
 
 @admin.register(Article)

@@ -74,24 +74,35 @@ def _create_references(model, meta, **owner):
     return len(refs)
 
 
-def _load_treatments():
+def _create_faqs(model, meta, **owner):
+    faqs = meta.get("faq", [])
+    model.objects.bulk_create(
+        model(**owner, order=i, question=f["question"], answer=f["answer"]) for i, f in enumerate(faqs, start=1)
+    )
+    return len(faqs)
+
+
+def _load_pages(folder, model, reference_model, add_extras):
+    """Create the treatments or conditions of a content folder that are missing, with their references;
+    `add_extras(page, meta)` adds what else a new page carries and returns how many rows it created."""
     created = 0
-    for path in _files("treatments"):
+    for path in _files(folder):
         meta, body = read_front_matter(path)
-        treatment, new = Treatment.objects.get_or_create(
+        page, new = model.objects.get_or_create(
             slug=meta["slug"],
             defaults=_page_fields(meta, body, path),
         )
         if new:
-            created += 1 + _create_references(TreatmentReference, meta, treatment=treatment)
-            TreatmentFAQ.objects.bulk_create(
-                TreatmentFAQ(treatment=treatment, order=i, question=f["question"], answer=f["answer"])
-                for i, f in enumerate(meta.get("faq", []), start=1)
-            )
-            created += len(meta.get("faq", []))
-            # Only for a treatment created now: staff may have changed who provides an existing one.
-            _link_practitioners(treatment)
+            created += 1 + _create_references(reference_model, meta, **{model._meta.model_name: page})
+            created += add_extras(page, meta)
     return created
+
+
+def _add_treatment_extras(treatment, meta):
+    faqs = _create_faqs(TreatmentFAQ, meta, treatment=treatment)
+    # Only for a treatment created now: staff may have changed who provides an existing one.
+    _link_practitioners(treatment)
+    return faqs
 
 
 def _link_practitioners(treatment):
@@ -100,18 +111,9 @@ def _link_practitioners(treatment):
         treatment.practitioners.add(*Practitioner.objects.filter(slug__in=slugs))
 
 
-def _load_conditions():
-    created = 0
-    for path in _files("conditions"):
-        meta, body = read_front_matter(path)
-        condition, new = Condition.objects.get_or_create(
-            slug=meta["slug"],
-            defaults=_page_fields(meta, body, path),
-        )
-        if new:
-            created += 1 + _create_references(ConditionReference, meta, condition=condition)
-            condition.treatments.add(*Treatment.objects.filter(slug__in=meta.get("treatments", [])))
-    return created
+def _add_condition_extras(condition, meta):
+    condition.treatments.add(*Treatment.objects.filter(slug__in=meta.get("treatments", [])))
+    return 0
 
 
 def _practitioner(slug, path):
@@ -142,19 +144,19 @@ def _load_articles():
             **_trust_fields(meta, path),
         )
         article.conditions.add(*Condition.objects.filter(slug__in=meta.get("conditions", [])))
-        faqs = meta.get("faq", [])
-        ArticleFAQ.objects.bulk_create(
-            ArticleFAQ(article=article, order=i, question=f["question"], answer=f["answer"])
-            for i, f in enumerate(faqs, start=1)
-        )
+        faqs = _create_faqs(ArticleFAQ, meta, article=article)
         refs = _create_references(ArticleReference, meta, article=article)
-        created += 1 + len(faqs) + refs
+        created += 1 + faqs + refs
     return created
 
 
 def load(log=print):
     """Create the treatments, conditions and articles that are missing; return how many rows were created."""
     with transaction.atomic():
-        created = _load_treatments() + _load_conditions() + _load_articles()
+        created = (
+            _load_pages("treatments", Treatment, TreatmentReference, _add_treatment_extras)
+            + _load_pages("conditions", Condition, ConditionReference, _add_condition_extras)
+            + _load_articles()
+        )
     log(f"articles: {created} new rows")
     return created

@@ -32,7 +32,42 @@ def count_words(text):
     return len(_WORD.findall(_LINK_TARGET.sub("]", text or "")))
 
 
-class Treatment(BodyMixin, ReviewedPage):
+class TopicPage(BodyMixin, ReviewedPage):
+    """What treatment and condition pages share (abstract): search description, listing order,
+    timestamps and the schema.org description of the page."""
+
+    meta_description = models.CharField(
+        _("meta description"), max_length=300, blank=True, help_text=_("For search results; about 150 characters.")
+    )
+    order = models.PositiveSmallIntegerField(_("order"), default=0, help_text=_("Lower numbers are listed first."))
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    schema_about_type = ""  # the schema.org type of what the page is about
+
+    class Meta:
+        abstract = True
+        ordering = ["order", "name"]
+        get_latest_by = "updated"
+
+    def __str__(self):
+        return self.name
+
+    def json_ld(self):
+        data = {
+            "@context": "https://schema.org",
+            "@type": "MedicalWebPage",
+            "url": self.absolute_url(),
+            "name": self.name,
+            "description": self.meta_description or self.summary,
+            "dateModified": seo.iso(self.updated),
+            "about": {"@type": self.schema_about_type, "name": self.name},
+            **self.trust_json_ld(),
+        }
+        return {k: v for k, v in data.items() if v is not None}
+
+
+class Treatment(TopicPage):
     name = models.CharField(_("name"), max_length=100, help_text=_("As patients know it, e.g. “Acupuncture”."))
     slug = models.SlugField(
         _("slug"), max_length=100, unique=True, help_text=_("The web address: /treatments/<slug>/.")
@@ -51,10 +86,6 @@ class Treatment(BodyMixin, ReviewedPage):
         ),
     )
     body_rendered, body_toc = rendered_body_fields()
-    meta_description = models.CharField(
-        _("meta description"), max_length=300, blank=True, help_text=_("For search results; about 150 characters.")
-    )
-    order = models.PositiveSmallIntegerField(_("order"), default=0, help_text=_("Lower numbers are listed first."))
     practitioners = models.ManyToManyField(
         "clinic.Practitioner",
         related_name="treatments",
@@ -62,17 +93,12 @@ class Treatment(BodyMixin, ReviewedPage):
         verbose_name=_("practitioners"),
         help_text=_("Who provides this treatment."),
     )
-    created = models.DateTimeField(_("created"), auto_now_add=True)
-    updated = models.DateTimeField(_("updated"), auto_now=True)
 
-    class Meta:
-        ordering = ["order", "name"]
-        get_latest_by = "updated"
+    schema_about_type = "MedicalTherapy"
+
+    class Meta(TopicPage.Meta):
         verbose_name = _("treatment")
         verbose_name_plural = _("treatments")
-
-    def __str__(self):
-        return self.name
 
     def get_absolute_url(self):
         return reverse("articles:treatment_detail", kwargs={"slug": self.slug})
@@ -81,21 +107,8 @@ class Treatment(BodyMixin, ReviewedPage):
     def book_url(self):
         return registry.link("book", treatment=self.slug)
 
-    def json_ld(self):
-        data = {
-            "@context": "https://schema.org",
-            "@type": "MedicalWebPage",
-            "url": self.absolute_url(),
-            "name": self.name,
-            "description": self.meta_description or self.summary,
-            "dateModified": seo.iso(self.updated),
-            "about": {"@type": "MedicalTherapy", "name": self.name},
-            **self.trust_json_ld(),
-        }
-        return {k: v for k, v in data.items() if v is not None}
 
-
-class Condition(BodyMixin, ReviewedPage):
+class Condition(TopicPage):
     name = models.CharField(_("name"), max_length=100, help_text=_("e.g. “Muscle cramps”."))
     slug = models.SlugField(
         _("slug"), max_length=100, unique=True, help_text=_("The web address: /conditions/<slug>/.")
@@ -107,43 +120,21 @@ class Condition(BodyMixin, ReviewedPage):
         help_text=_("Markdown. Include “## Common causes” and “## When to see a doctor” sections."),
     )
     body_rendered, body_toc = rendered_body_fields()
-    meta_description = models.CharField(
-        _("meta description"), max_length=300, blank=True, help_text=_("For search results; about 150 characters.")
-    )
-    order = models.PositiveSmallIntegerField(_("order"), default=0, help_text=_("Lower numbers are listed first."))
     treatments = models.ManyToManyField(
         Treatment,
         related_name="conditions",
         blank=True,
         verbose_name=_("treatments that may help"),
     )
-    created = models.DateTimeField(_("created"), auto_now_add=True)
-    updated = models.DateTimeField(_("updated"), auto_now=True)
 
-    class Meta:
-        ordering = ["order", "name"]
-        get_latest_by = "updated"
+    schema_about_type = "MedicalCondition"
+
+    class Meta(TopicPage.Meta):
         verbose_name = _("condition")
         verbose_name_plural = _("conditions")
 
-    def __str__(self):
-        return self.name
-
     def get_absolute_url(self):
         return reverse("articles:condition_detail", kwargs={"slug": self.slug})
-
-    def json_ld(self):
-        data = {
-            "@context": "https://schema.org",
-            "@type": "MedicalWebPage",
-            "url": self.absolute_url(),
-            "name": self.name,
-            "description": self.meta_description or self.summary,
-            "dateModified": seo.iso(self.updated),
-            "about": {"@type": "MedicalCondition", "name": self.name},
-            **self.trust_json_ld(),
-        }
-        return {k: v for k, v in data.items() if v is not None}
 
 
 # Long columns that article cards never show (deferred in card queries).

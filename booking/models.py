@@ -340,15 +340,23 @@ class BookingEvent(models.Model):
         return f"{self.booking.reference}: {self.from_status or '—'} → {self.to_status}"
 
 
-class BookingAccess(models.Model):
-    """Who opened a booking in admin, and when (read-only for staff)."""
+class AccessLog(models.Model):
+    """Who read patient data in admin, and when (abstract; newest first)."""
 
-    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="accesses")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
+        abstract = True
         ordering = ["-at"]
+
+
+class BookingAccess(AccessLog):
+    """Who opened a booking in admin, and when (read-only for staff)."""
+
+    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="accesses")
+
+    class Meta(AccessLog.Meta):
         verbose_name = _("booking access")
         verbose_name_plural = _("booking access log")
 
@@ -356,7 +364,7 @@ class BookingAccess(models.Model):
         return f"{self.booking.reference} by {self.user}"
 
 
-class BulkAccess(models.Model):
+class BulkAccess(AccessLog):
     """A read of many bookings at once in admin (the list, a schedule, a CSV export): who, when,
     which filter, how many rows. Written only for pages that were actually shown."""
 
@@ -366,14 +374,11 @@ class BulkAccess(models.Model):
         SCHEDULE_WEEK = "schedule_week", _("Week schedule")
         EXPORT = "export", _("CSV export")
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
-    at = models.DateTimeField(default=timezone.now)
     view = models.CharField(max_length=20, choices=View.choices)
     query = models.CharField(_("filter"), max_length=500, blank=True)
     rows = models.PositiveIntegerField(default=0)
 
-    class Meta:
-        ordering = ["-at"]
+    class Meta(AccessLog.Meta):
         verbose_name = _("bulk read")
         verbose_name_plural = _("bulk read log")
 

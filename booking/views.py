@@ -1,6 +1,7 @@
 """Patient-facing booking pages: request, confirmation, and the patient's own booking page."""
 
 from datetime import timedelta
+from functools import wraps
 
 from django.conf import settings
 from django.contrib import messages
@@ -234,34 +235,41 @@ def _invalid_link(request):
     return render(request, "booking/link_invalid.html", status=404)
 
 
-def _link_refusal(request, booking):
-    """The page to show instead of the booking: an unknown or anonymised booking, or a link past its days."""
+def _linked_booking(request, token):
+    """(booking, None) for a patient's link that still works; else (None, the page to show instead: an unknown
+    or anonymised booking, or a link past its days)."""
+    booking = _booking_from_token(token)
     if booking is None or booking.anonymised_at:
-        return _invalid_link(request)
+        return None, _invalid_link(request)
     if booking.link_expired():
         context = {"days": settings.BOOKING_LINK_DAYS_AFTER}
-        return render(request, "booking/link_expired.html", context, status=410)
-    return None
-
-
-def _changeable_booking(request, token):
-    """(booking, None) while the patient may still change it online; else (None, the page to show)."""
-    booking = _booking_from_token(token)
-    refusal = _link_refusal(request, booking)
-    if refusal:
-        return None, refusal
-    if not booking.patient_can_change():
-        return None, redirect("booking:manage", token=token)
+        return None, render(request, "booking/link_expired.html", context, status=410)
     return booking, None
+
+
+def with_linked_booking(changeable=False):
+    """Gives the view the booking the patient's link names, or shows the page that refuses the link. With
+    `changeable`, a booking the patient may no longer change online sends them back to its page."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, token):
+            booking, refusal = _linked_booking(request, token)
+            if refusal:
+                return refusal
+            if changeable and not booking.patient_can_change():
+                return redirect("booking:manage", token=token)
+            return view(request, token, booking)
+
+        return wrapped
+
+    return decorator
 
 
 @never_cache
 @require_GET
-def manage_view(request, token):
-    booking = _booking_from_token(token)
-    refusal = _link_refusal(request, booking)
-    if refusal:
-        return refusal
+@with_linked_booking()
+def manage_view(request, token, booking):
     thanks = request.get_signed_cookie(THANKS_COOKIE, default=None, salt=THANKS_COOKIE) == booking.reference
     response = render(
         request,
@@ -297,10 +305,8 @@ def reply_by(requested_at):
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-def cancel_view(request, token):
-    booking, refusal = _changeable_booking(request, token)
-    if refusal:
-        return refusal
+@with_linked_booking(changeable=True)
+def cancel_view(request, token, booking):
     if request.method == "POST":
         try:
             workflow.change_status(
@@ -320,10 +326,8 @@ def cancel_view(request, token):
 
 @never_cache
 @require_http_methods(["GET", "POST"])
-def move_view(request, token):
-    booking, refusal = _changeable_booking(request, token)
-    if refusal:
-        return refusal
+@with_linked_booking(changeable=True)
+def move_view(request, token, booking):
     moving = request.method == "POST" and "from" not in request.POST
     form = MoveForm(request.POST if moving else None)
     # The version travels with the page through "show more days": it is the state the patient saw.
@@ -351,12 +355,9 @@ def move_view(request, token):
 
 @never_cache
 @require_GET
-def calendar_view(request, token):
+@with_linked_booking()
+def calendar_view(request, token, booking):
     """The appointment as an .ics file, so the patient can add it to their calendar from their page."""
-    booking = _booking_from_token(token)
-    refusal = _link_refusal(request, booking)
-    if refusal:
-        return refusal
     if not booking.is_active:
         return _invalid_link(request)
     response = HttpResponse(booking_ics(booking), content_type="text/calendar; charset=utf-8")

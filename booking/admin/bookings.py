@@ -21,7 +21,7 @@ from clinic import phones
 from ..models import BookingEvent, BulkAccess
 from ..zones import zone_label
 from .audit import record_booking_read, record_bulk_read, shown
-from .common import clinic_tz, local_midnight
+from .common import ReadOnlyMixin, clinic_tz, local_midnight
 from .export import ExportMixin
 from .frontdesk import FRONT_DESK_ACTIONS, FrontDeskActionsMixin, available_actions, shown_version_field
 from .schedule import ScheduleMixin
@@ -70,7 +70,7 @@ class WhenFilter(admin.SimpleListFilter):
         return queryset
 
 
-class BookingEventInline(admin.TabularInline):
+class BookingEventInline(ReadOnlyMixin, admin.TabularInline):
     """The booking's history: read-only, written only by booking.workflow."""
 
     model = BookingEvent
@@ -83,15 +83,6 @@ class BookingEventInline(admin.TabularInline):
 
     def has_view_permission(self, request, obj=None):
         return request.user.has_perm("booking.view_booking")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class BookingAdmin(FrontDeskActionsMixin, ScheduleMixin, ExportMixin, admin.ModelAdmin):

@@ -1,4 +1,5 @@
-"""Small helpers the booking admin modules share: the clinic's time zone and links to a booking."""
+"""Small helpers the booking admin modules share: the clinic's time zone, links to a booking and read-only
+records."""
 
 from datetime import datetime, time
 
@@ -27,3 +28,17 @@ def local_label(dt, fmt="D j M Y, H:i"):
 def change_url(booking_or_pk):
     pk = getattr(booking_or_pk, "pk", booking_or_pk)
     return reverse("admin:booking_booking_change", args=[pk])
+
+
+class ReadOnlyMixin:
+    """For records staff may look at but never add, change or delete (audit trails, history, sent emails).
+    Serves model admins and inlines alike (an inline's add check also gets the parent object)."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

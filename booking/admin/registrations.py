@@ -29,6 +29,7 @@ from ..models import (
     WorkingHours,
 )
 from .bookings import BookingAdmin
+from .common import ReadOnlyMixin
 from .forms import WorkingHoursFormSet
 from .schedule import front_desk_index_context
 
@@ -128,7 +129,7 @@ admin.site.add_index_context(front_desk_index_context)
 
 
 @admin.register(BookingAccess)
-class BookingAccessAdmin(admin.ModelAdmin):
+class BookingAccessAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Who opened which booking: an audit trail, never edited."""
 
     list_display = ["at", "booking", "user"]
@@ -137,33 +138,15 @@ class BookingAccessAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
     search_fields = ["booking__reference"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(BulkAccess)
-class BulkAccessAdmin(admin.ModelAdmin):
+class BulkAccessAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Reads of many bookings at once (list, schedules, CSV exports): who, when, which filter, how many rows."""
 
     list_display = ["at", "user", "view", "query", "rows"]
     list_select_related = ["user"]
     list_filter = ["view", "user"]
     date_hierarchy = "at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class FailedFilter(admin.SimpleListFilter):
@@ -191,7 +174,7 @@ class KindFilter(admin.SimpleListFilter):
 
 
 @admin.register(OutboxEmail)
-class OutboxEmailAdmin(admin.ModelAdmin):
+class OutboxEmailAdmin(ReadOnlyMixin, admin.ModelAdmin):
     """Every email the site sends: failed ones show their error and can be retried."""
 
     # Narrow columns first, so status, attempts and the error fit at 1280 px without scrolling sideways.
@@ -220,15 +203,6 @@ class OutboxEmailAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["admin-extra/booking.css"]}
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def has_resend_permission(self, request):
         # Retrying is part of working the bookings: whoever may change bookings may retry their emails.
