@@ -18,6 +18,7 @@ from booking import outbox, workflow
 from booking.forms import encode_slot
 from booking.models import Booking, BookingEvent, BookingStatus, OutboxEmail, OutboxStatus, VisitType
 from tests.factories import form_data, free_starts, make_clinic, make_practitioner, make_service, patient
+from tests.mail_backends import local_smtp_settings
 
 pytestmark = [
     pytest.mark.postgres,
@@ -161,18 +162,8 @@ def smtp():
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        with override_settings(
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=port,
-            EMAIL_USE_TLS=False,
-            EMAIL_USE_SSL=False,
-            EMAIL_HOST_USER="",
-            EMAIL_HOST_PASSWORD="",
-            EMAIL_TIMEOUT=5,
-            EMAIL_RETRY_BASE_SECONDS=0,  # retry at once, so the test needs no clock
-            EMAIL_MAX_ATTEMPTS=10,
-        ):
+        # Retry at once, so the test needs no clock.
+        with local_smtp_settings(port, EMAIL_RETRY_BASE_SECONDS=0, EMAIL_MAX_ATTEMPTS=10):
             yield handler
     finally:
         controller.stop()

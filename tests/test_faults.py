@@ -31,6 +31,7 @@ from tests.factories import (
     make_practitioner,
     make_service,
 )
+from tests.mail_backends import local_smtp_settings
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("run_on_commit")]
 
@@ -160,16 +161,7 @@ def smtp_server():
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        with override_settings(
-            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
-            EMAIL_HOST="127.0.0.1",
-            EMAIL_PORT=port,
-            EMAIL_USE_TLS=False,
-            EMAIL_USE_SSL=False,
-            EMAIL_HOST_USER="",
-            EMAIL_HOST_PASSWORD="",
-            EMAIL_TIMEOUT=5,
-        ):
+        with local_smtp_settings(port):
             yield mailbox
     finally:
         controller.stop()
