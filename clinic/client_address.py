@@ -58,7 +58,18 @@ def is_trusted_proxy(address):
 
 
 def peer_is_trusted(request):
-    return is_trusted_proxy(parse_address(request.META.get("REMOTE_ADDR", "")))
+    return peer_is_trusted_address(request.META.get("REMOTE_ADDR", ""))
+
+
+def peer_is_trusted_address(remote_addr):
+    """Is the connecting peer (REMOTE_ADDR as text) one of our proxies? Asked on every request, so remembered."""
+    return _peer_is_trusted(remote_addr, trusted_networks())
+
+
+@lru_cache(maxsize=256)
+def _peer_is_trusted(remote_addr, networks):
+    address = parse_address(remote_addr)
+    return address is not None and any(address in network for network in networks)
 
 
 def client_address(request):

@@ -29,7 +29,11 @@ _ACCEPTS_GZIP = re.compile(r"\bgzip\b")
 
 
 def accepts_gzip(request):
-    return bool(_ACCEPTS_GZIP.search(request.META.get("HTTP_ACCEPT_ENCODING", "")))
+    return accepts_gzip_header(request.META.get("HTTP_ACCEPT_ENCODING", ""))
+
+
+def accepts_gzip_header(accept_encoding):
+    return bool(_ACCEPTS_GZIP.search(accept_encoding))
 
 
 def _shift(register, zero_bytes):

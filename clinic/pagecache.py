@@ -23,9 +23,14 @@ CSP nonces: pages carry ``nonce="…"`` on their JSON-LD scripts, unique per res
 placeholder instead, and each hit gets the current request's nonce, so the body always matches the
 ``Content-Security-Policy`` header that the CSP middleware writes for that response.
 
-Served early: ``PageCacheMiddleware`` (right after the security, CSP and static-file middleware) answers a hit
-before sessions, authentication, messages, locale and URL resolution run, with the stored headers those would
-have added. It also stores the entries the decorator prepared, with those final headers. Without the
+Served early: ``PageCacheMiddleware`` sits right after the forwarded-header check, outside every other middleware.
+It stores the entries the decorator prepared once the whole stack has added its headers (security headers, CSP,
+language, Vary, caching), keeping the CSP header as a template with a slot for the nonce. A plain GET that hits is
+then answered by ``EarlyHits``, the WSGI application in front of Django (clinic/wsgi.py): one round trip to the
+shared cache, a fresh nonce spliced into the stored gzip stream and into the CSP header, the stored headers
+copied; no request object, signal, middleware, session, URL resolution or view. Conditional requests, HEAD and
+sites with several languages get the same answer from the middleware. The key is a digest of every request input
+a public page depends on (``request_key``). Static files and the admin never look in the page cache. Without the
 middleware the decorator serves hits and stores entries itself.
 
 Stored compressed: an entry holds the page gzip-compressed once (``clinic.compression.pack``) with a slot for
@@ -41,13 +46,16 @@ without its nonce, so it is stable across hits) and ``Last-Modified`` (when the 
 matching ``If-None-Match`` / ``If-Modified-Since`` gets a 304.
 """
 
+import base64
 import hashlib
+import logging
+import os
 import time
 from functools import wraps
 
 from django.conf import settings
-from django.core.exceptions import DisallowedHost
 from django.http import HttpResponse
+from django.http.cookie import parse_cookie
 from django.utils import translation
 from django.utils.cache import (
     add_never_cache_headers,
@@ -57,7 +65,9 @@ from django.utils.cache import (
 )
 from django.utils.http import http_date
 
-from . import caching, compression
+from . import caching, client_address, compression
+
+logger = logging.getLogger(__name__)
 
 # The version every cached page is stored under; apps say which of their models change it with
 # caching.bump_on_change(pagecache.CONTENT, models) in their AppConfig.ready().
@@ -71,7 +81,6 @@ NONCE_PLACEHOLDER = caching.NONCE_PLACEHOLDER.encode()
 
 # Cookies that mean "this visitor may see something personal": sessions (staff) and flash messages.
 _PERSONAL_COOKIES = ("messages",)
-# Headers recomputed on every response, never stored.
 # Headers recomputed for every response, never stored.
 _UNSTORED_HEADERS = frozenset(
     {"cache-control", "expires", "etag", "last-modified", "set-cookie", "x-page-cache", "content-length",
@@ -110,15 +119,36 @@ def _is_personal(request):
 
 def _cache_key(request, allowed_params, language=None):
     """The key for this request, or None if it has query parameters the view does not read."""
-    params = []
-    for name, values in request.GET.lists():
-        if allowed_params is not None and name not in allowed_params:
-            return None
-        params.extend((name, value) for value in values)
-    params.sort()
-    language = language or translation.get_language() or ""
-    raw = "|".join([request.scheme, request.get_host(), request.path, repr(params), language])
-    return KEY_PREFIX + hashlib.sha256(raw.encode()).hexdigest()
+    if allowed_params is not None and any(name not in allowed_params for name in request.GET):
+        return None
+    return request_key(request.META, language or translation.get_language() or "")
+
+
+def request_key(meta, language):
+    """The key of a request's page: a digest of every input a public page's response depends on.
+
+    Read from the WSGI environ as it arrived (the early answer sees nothing else): the scheme and host, the
+    forwarded protocol and host only when the peer is one of our proxies (ForwardedHeadersMiddleware drops them
+    otherwise), the path and the query string exactly as sent, and the language. Two requests that differ in
+    any of these never share an entry; a query string in another order is simply another entry.
+    """
+    if client_address.peer_is_trusted_address(meta.get("REMOTE_ADDR", "")):
+        forwarded = (meta.get("HTTP_X_FORWARDED_PROTO", ""), meta.get("HTTP_X_FORWARDED_HOST", ""))
+    else:
+        forwarded = ("", "")
+    host = meta.get("HTTP_HOST") or "{}:{}".format(meta.get("SERVER_NAME", ""), meta.get("SERVER_PORT", ""))
+    raw = "\n".join(
+        (
+            meta.get("wsgi.url_scheme", "http"),
+            *forwarded,
+            host,
+            meta.get("SCRIPT_NAME", ""),
+            meta.get("PATH_INFO", ""),
+            meta.get("QUERY_STRING", ""),
+            language,
+        )
+    )
+    return KEY_PREFIX + hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _storable(request, response):
@@ -185,7 +215,7 @@ def _lookup(key):
     found = caching.get_many([VERSION_KEY, key])
     token = caching.version(CONTENT, found)
     stored = found.get(key)
-    if not (isinstance(stored, tuple) and len(stored) == 2 and isinstance(stored[1], dict) and "packed" in stored[1]):
+    if not (isinstance(stored, tuple) and len(stored) == 2 and _servable(stored[1])):
         return None, None, token
     return (stored[1], None, token) if stored[0] == token else (None, stored[1], token)
 
@@ -196,9 +226,20 @@ def _wait_for(key):
     while time.monotonic() < deadline:
         time.sleep(0.02)
         entry, _token = caching.get_versioned(CONTENT, key)
-        if entry is not None and "packed" in entry:
+        if _servable(entry):
             return entry
     return None
+
+
+_PACKED_FIELDS = {"chunks": list, "gap": int, "crc": int, "fill_crc": int, "columns": list, "size": int}
+
+
+def _servable(entry):
+    """Is this a whole entry in today's format? (An entry from another release, or damaged, is a miss.)"""
+    if not isinstance(entry, dict) or not isinstance(entry.get("headers"), list):
+        return False
+    packed = entry.get("packed")
+    return isinstance(packed, dict) and all(isinstance(packed.get(f), t) for f, t in _PACKED_FIELDS.items())
 
 
 def _store(key, token, entry, lock):
@@ -266,34 +307,143 @@ def cache_public_page(view=None, *, query=()):
 
 
 class PageCacheMiddleware:
-    """Serve page-cache hits before the rest of the middleware runs; store new entries with final headers."""
+    """Answer page-cache hits before the rest of the middleware; store new entries with the final headers.
+
+    Second in MIDDLEWARE, right after ``ForwardedHeadersMiddleware``. Behind ``EarlyHits`` (the WSGI entry point)
+    it sees only what that did not answer: conditional requests, HEAD, several languages. See the module docstring.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if is_enabled() and not _is_personal(request):
-            try:
-                # One language: no need to read cookies and Accept-Language (what LocaleMiddleware would pick).
-                language = (
-                    translation.get_supported_language_variant(settings.LANGUAGE_CODE)
-                    if len(settings.LANGUAGES) == 1
-                    else translation.get_language_from_request(request)
-                )
-                key = _cache_key(request, None, language)
-            except DisallowedHost:
-                key = None  # Django answers 400 further in
-            if key is not None:
-                entry, _token = caching.get_versioned(CONTENT, key)
-                if entry is not None and "packed" in entry:
-                    return _serve(request, entry, "hit")
+        answer = _early_answer(request.META, request) if _may_answer_early(request.META) else None
+        if answer is not None:
+            headers, body, entry = answer
+            response = HttpResponse(body)
+            for name, value in headers:
+                response.headers[name] = value
+            return get_conditional_response(
+                request, etag=entry["etag"], last_modified=int(entry["rendered_at"]), response=response
+            )
         request._page_cache_middleware = True
         response = self.get_response(request)
         pending = getattr(response, "_page_cache_pending", None)
         if pending is not None and response.status_code == 200 and not response.cookies:
             key, token, entry, lock = pending
-            entry = {**entry, "headers": [(k, v) for k, v in response.items() if k.lower() not in _UNSTORED_HEADERS]}
-            _store(key, token, entry, lock)
+            _store(key, token, _with_final_headers(request, response, entry), lock)
         elif pending is not None and pending[3]:
             caching.delete(pending[3])
         return response
+
+
+class EarlyHits:
+    """The WSGI application in front of Django: answers a plain GET that is a page-cache hit by itself.
+
+    No request object, no signals, no middleware: the key, one round trip to the shared cache, a fresh CSP nonce
+    spliced into the stored stream and header. Anything else, and anything that goes wrong here, goes to Django.
+    """
+
+    def __init__(self, application):
+        self.application = application
+
+    def __call__(self, environ, start_response):
+        answer = None
+        if environ.get("REQUEST_METHOD") == "GET" and _may_answer_early(environ) and not _conditional(environ):
+            answer = _early_answer(environ, None)
+        if answer is None:
+            return self.application(environ, start_response)
+        headers, body, _entry = answer
+        start_response("200 OK", headers)
+        return [body]
+
+
+def _early_answer(meta, request):
+    """(headers, body, entry) for a hit stored with its final headers, else None. A damaged entry is a miss."""
+    try:
+        entry = _early_entry(meta, request)
+        return (*_early_parts(meta, entry), entry) if entry is not None else None
+    except Exception:  # noqa: BLE001  (an early answer is an optimisation: the page is rendered instead)
+        logger.exception("page cache: an entry could not be served; rendering the page instead")
+        return None
+
+
+def _conditional(meta):
+    return "HTTP_IF_NONE_MATCH" in meta or "HTTP_IF_MODIFIED_SINCE" in meta
+
+
+def _skip_prefixes():
+    # Paths that are never cached pages (static files, the admin): no round trip to the cache for them.
+    return tuple(p for p in (settings.STATIC_URL, settings.MEDIA_URL, "/" + settings.ADMIN_URL) if p and p != "/")
+
+
+def _may_answer_early(meta):
+    if not is_enabled() or meta.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+        return False
+    if meta.get("PATH_INFO", "").startswith(_skip_prefixes()):
+        return False
+    if "HTTP_AUTHORIZATION" in meta:
+        return False
+    cookie = meta.get("HTTP_COOKIE")
+    if cookie:
+        names = parse_cookie(cookie)
+        if settings.SESSION_COOKIE_NAME in names or any(name in names for name in _PERSONAL_COOKIES):
+            return False
+    return True
+
+
+def _early_entry(meta, request):
+    """The current entry for this request, if it was stored with its final headers; else None."""
+    if len(settings.LANGUAGES) == 1:
+        # One language: no need to read cookies and Accept-Language (what LocaleMiddleware would pick).
+        language = translation.get_supported_language_variant(settings.LANGUAGE_CODE)
+    elif request is not None:
+        language = translation.get_language_from_request(request)
+    else:
+        return None  # several languages: the middleware decides with the request in hand
+    entry, _token = caching.get_versioned(CONTENT, request_key(meta, language))
+    return entry if _servable(entry) and "final" in entry else None
+
+
+_CSP_HEADERS = ("Content-Security-Policy", "Content-Security-Policy-Report-Only")
+_NONCE_SLOT = "__csp_nonce_slot__"
+
+
+def _with_final_headers(request, response, entry):
+    """The entry with the headers the whole stack gave this response; CSP headers keep a slot for the nonce."""
+    nonce = getattr(request, "_csp_nonce", None)
+    csp = []
+    for name in _CSP_HEADERS:
+        if name in response:
+            text = response[name]
+            csp.append((name, text.replace(f"'nonce-{nonce}'", f"'nonce-{_NONCE_SLOT}'") if nonce else text))
+    headers = [(k, v) for k, v in response.items() if k.lower() not in _UNSTORED_HEADERS]
+    # An early answer sends these as they are: the caching headers this response got, every hit alike.
+    final = [
+        *headers,
+        ("Cache-Control", response.get("Cache-Control", "")),
+        ("ETag", entry["etag"]),
+        ("Last-Modified", response.get("Last-Modified") or http_date(entry["rendered_at"])),
+    ]
+    return {**entry, "headers": headers, "final": final, "csp": csp}
+
+
+def _new_nonce():
+    # The same form as django-csp's nonce (16 random bytes, base64): the stored page keeps a slot of its length.
+    return base64.b64encode(os.urandom(16)).decode("ascii")
+
+
+def _early_parts(meta, entry):
+    """(headers, body) of an early answer: the stored page and headers, and this response's own nonce."""
+    packed = entry["packed"]
+    nonce = _new_nonce()
+    value = nonce.encode() if packed["gap"] else b""
+    headers = list(entry["final"])
+    if compression.accepts_gzip_header(meta.get("HTTP_ACCEPT_ENCODING", "")):
+        body = compression.gzip_with(packed, value)
+        headers.append(("Content-Encoding", "gzip"))
+    else:
+        body = compression.plain_with(packed, value)
+    headers += [(name, template.replace(_NONCE_SLOT, nonce)) for name, template in entry["csp"]]
+    headers += [("Content-Length", str(len(body))), ("X-Page-Cache", "hit")]
+    return headers, body

@@ -71,6 +71,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: X-Forwarded-* headers count only when they come from one of TRUSTED_PROXIES.
     "clinic.client_address.ForwardedHeadersMiddleware",
+    # Page-cache hits are answered here, before every other middleware, with the headers the whole stack gave the
+    # stored page (clinic/pagecache.py).
+    "clinic.pagecache.PageCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Security headers before whitenoise, so static files get Permissions-Policy, CORP and CSP too.
     "clinic.middleware.SecurityHeadersMiddleware",
@@ -78,8 +81,6 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # gzip for shareable responses only (never one with a CSRF token or a cookie: BREACH), see clinic/compression.py.
     "clinic.compression.SharedPageGZipMiddleware",
-    # Page-cache hits are answered here, before sessions, auth, messages and locale (clinic/pagecache.py).
-    "clinic.pagecache.PageCacheMiddleware",
     # Database down: answer 503 with the branded page instead of a 500.
     "clinic.middleware.DatabaseUnavailableMiddleware",
     # NUL characters in a URL or form: 400 (PostgreSQL would refuse them with a 500).
