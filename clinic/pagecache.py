@@ -317,7 +317,8 @@ class PageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        answer = _early_answer(request.META, request) if _may_answer_early(request.META) else None
+        looked = request.META.get(_LOOKED)  # EarlyHits found nothing for this very request a moment ago
+        answer = _early_answer(request.META, request) if not looked and _may_answer_early(request.META) else None
         if answer is not None:
             headers, body, entry = answer
             response = HttpResponse(body)
@@ -351,6 +352,7 @@ class EarlyHits:
         answer = None
         if environ.get("REQUEST_METHOD") == "GET" and _may_answer_early(environ) and not _conditional(environ):
             answer = _early_answer(environ, None)
+            environ[_LOOKED] = answer is None and len(settings.LANGUAGES) == 1
         if answer is None:
             return self.application(environ, start_response)
         headers, body, _entry = answer
@@ -366,6 +368,9 @@ def _early_answer(meta, request):
     except Exception:  # noqa: BLE001  (an early answer is an optimisation: the page is rendered instead)
         logger.exception("page cache: an entry could not be served; rendering the page instead")
         return None
+
+
+_LOOKED = "clinic.page_cache_looked"  # set in the WSGI environ: the middleware need not ask the cache again
 
 
 def _conditional(meta):

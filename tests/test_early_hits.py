@@ -187,3 +187,11 @@ def test_a_damaged_entry_means_the_page_is_rendered_afresh(site, django_calls):
     status, headers, body = wsgi_get("/", **GZIP)
     assert status == 200 and "Book" in html_of(headers, body)
     assert len(django_calls) == 2 and headers["x-page-cache"] == "miss"
+
+
+def test_a_miss_asks_the_shared_cache_once_before_the_page_is_rendered(site, monkeypatch):
+    asked = []
+    real = pagecache.caching.get_versioned
+    monkeypatch.setattr(pagecache.caching, "get_versioned", lambda *a: asked.append(a[1]) or real(*a))
+    wsgi_get("/robots.txt")  # not a cached page: one look, by the WSGI entry point only
+    assert len([key for key in asked if key.startswith(pagecache.KEY_PREFIX)]) == 1
