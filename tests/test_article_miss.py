@@ -1,0 +1,56 @@
+"""What an article page costs when it is rendered without the page cache (a page-cache miss), and that the
+cheaper render still shows every edit at once."""
+
+import gzip
+
+import pytest
+
+from clinic import caching
+from tests import test_caching
+
+pytestmark = pytest.mark.django_db
+
+site = test_caching.site  # the same small clinic as the page-cache tests (a fixture)
+ARTICLE = "/articles/night-cramps/"
+UNCACHED = ARTICLE + "?bench=uncached"  # a parameter the page does not read: rendered fresh, never stored
+
+
+def _html(response):
+    body = response.content
+    return (gzip.decompress(body) if response.get("Content-Encoding") == "gzip" else body).decode()
+
+
+@pytest.fixture
+def cache_calls(monkeypatch):
+    """The shared-cache operations a request makes, in order."""
+    calls = []
+    guarded = caching._guarded
+
+    def counting(operation, default, *args):
+        calls.append(operation)
+        return guarded(operation, default, *args)
+
+    monkeypatch.setattr(caching, "_guarded", counting)
+    return calls
+
+
+def test_a_miss_reads_all_the_page_fragments_in_one_round_trip(client, site, cache_calls):
+    client.get(UNCACHED)  # renders and stores the fragments
+    cache_calls.clear()
+    response = client.get(UNCACHED)
+    assert response.status_code == 200
+    # The page-cache lookup, the clinic's facts, and one read for the content version and every fragment.
+    assert cache_calls == ["get_many", "get_many", "get_many"]
+
+
+def test_a_stale_fragment_is_rendered_again_and_stored(client, site, cache_calls):
+    client.get(UNCACHED)
+    site["article"].title = "Cramps at night"
+    site["article"].save()
+    cache_calls.clear()
+    html = _html(client.get(UNCACHED))
+    assert "Cramps at night" in html and "Night cramps" not in html
+    assert cache_calls.count("set") >= 3  # the fragments are stored again under the new version
+    cache_calls.clear()
+    html = _html(client.get(UNCACHED))
+    assert "Cramps at night" in html and "set" not in cache_calls  # read from the fragments just stored
