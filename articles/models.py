@@ -142,6 +142,18 @@ CARD_SKIPS = ("body", "body_rendered", "body_toc", "treatment__body", "treatment
               "treatment__body_toc", "author__bio")  # fmt: skip
 
 
+# What the article page shows of the people on it (trust block, byline, JSON-LD) and of its treatment (tag,
+# booking links): their bios, photos and the treatment's own texts are never read there.
+PAGE_PERSON_FIELDS = ("name", "slug", "title", "credentials", "college", "registration_number", "is_active",
+                      "is_clinical_reviewer")  # fmt: skip
+PAGE_FIELDS = (
+    "title", "slug", "summary", "body", "body_rendered", "body_toc", "meta_description", "status", "published_at",
+    "updated", "reviewed_on", "hero_image", "hero_width", "hero_height", "hero_alt", "author", "reviewer",
+    "treatment", "treatment__name", "treatment__slug",
+    *(f"{person}__{name}" for person in ("author", "reviewer") for name in PAGE_PERSON_FIELDS),
+)  # fmt: skip
+
+
 class ArticleQuerySet(models.QuerySet):
     def published(self):
         """The only public filter: published, and dated now or earlier."""
@@ -151,6 +163,12 @@ class ArticleQuerySet(models.QuerySet):
         """What an article card shows (title, summary, date, author, treatment) in one query, without the long
         texts a card never shows."""
         return self.select_related("author", "treatment").defer(*CARD_SKIPS)
+
+    def for_page(self):
+        """What the article page shows, in one query: the article with its author, reviewer and treatment,
+        without the columns the page never reads (about 40 of 70). References, conditions and FAQs are read
+        only when a cached fragment of the page has to be rendered again."""
+        return self.select_related("author", "reviewer", "treatment").only(*PAGE_FIELDS)
 
     def publish(self):
         """Publish the selected articles; those without a date are dated now. Returns the number changed."""

@@ -204,9 +204,7 @@ class ArticleDetailView(BreadcrumbMixin, DetailView):
         return user.is_authenticated and user.is_staff and user.has_perm("articles.view_article")
 
     def get_queryset(self):
-        # Conditions and FAQs are read inside cached fragments only (see the template), once each
-        # (Article.condition_list, faq_list): not fetched up front. References are shown twice (trust block, JSON-LD).
-        qs = Article.objects.select_related("author", "reviewer", "treatment").prefetch_related("references")
+        qs = Article.objects.for_page()
         return qs if self.can_preview() else qs.published()
 
     def get_breadcrumbs(self):
