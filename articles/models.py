@@ -8,13 +8,13 @@ import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from clinic import registry
+from clinic import pagecache, registry
 
 from . import seo
 from .body import BodyMixin, rendered_body_fields
@@ -176,12 +176,25 @@ class ArticleQuerySet(models.QuerySet):
         changed = self.filter(published_at__isnull=True).update(
             status=Article.Status.PUBLISHED, published_at=now, updated=now
         )
-        return changed + self.filter(published_at__isnull=False).exclude(status=Article.Status.PUBLISHED).update(
-            status=Article.Status.PUBLISHED, updated=now
+        changed += (
+            self.filter(published_at__isnull=False)
+            .exclude(status=Article.Status.PUBLISHED)
+            .update(status=Article.Status.PUBLISHED, updated=now)
         )
+        return _content_changed(changed)
 
     def unpublish(self):
-        return self.filter(status=Article.Status.PUBLISHED).update(status=Article.Status.DRAFT, updated=timezone.now())
+        published = self.filter(status=Article.Status.PUBLISHED)
+        return _content_changed(published.update(status=Article.Status.DRAFT, updated=timezone.now()))
+
+
+def _content_changed(count):
+    """A bulk update sends no save signal: drop cached pages and fragments (related cards, lists) ourselves,
+    now and again when the transaction commits, as a save would. Returns ``count``."""
+    if count:
+        pagecache.invalidate()
+        transaction.on_commit(pagecache.invalidate, robust=True)
+    return count
 
 
 class Article(BodyMixin, ReviewedPage):

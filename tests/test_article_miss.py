@@ -54,3 +54,15 @@ def test_a_stale_fragment_is_rendered_again_and_stored(client, site, cache_calls
     cache_calls.clear()
     html = _html(client.get(UNCACHED))
     assert "Cramps at night" in html and "set" not in cache_calls  # read from the fragments just stored
+
+
+def test_publishing_or_unpublishing_in_bulk_shows_at_once_in_related_cards(client, site):
+    from articles.models import Article
+    from tests.factories import ArticleFactory
+
+    other = ArticleFactory(slug="calf-stretches", title="Calf stretches", treatment=site["treatment"])
+    assert "Calf stretches" in _html(client.get(UNCACHED))  # a related card, now in a cached fragment
+    Article.objects.filter(pk=other.pk).unpublish()  # the admin action: a bulk update, no save signal
+    assert "Calf stretches" not in _html(client.get(UNCACHED))
+    Article.objects.filter(pk=other.pk).publish()
+    assert "Calf stretches" in _html(client.get(UNCACHED))
