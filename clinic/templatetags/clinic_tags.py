@@ -4,10 +4,11 @@ import json
 from django import template
 from django.conf import settings
 from django.template.loader_tags import ExtendsNode
+from django.utils.functional import LazyObject, empty
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
-from clinic import caching, pagecache
+from clinic import caching, facts, pagecache
 from clinic.markdown import render_markdown
 
 register = template.Library()
@@ -49,7 +50,8 @@ def _page_fragment_nodes(root):
 
 
 def _prefetch_fragments(context, request):
-    """The content version and every fragment of this page, in one round trip to the shared cache.
+    """The content version and every fragment of this page, in one round trip to the shared cache (with the
+    clinic's facts when the page has not read them yet: see clinic.context_processors).
 
     Returns (token, keys asked for, {key: (token, html)} found). A fragment whose key turns out different when
     it is rendered (inside a loop or a {% with %}) is simply read on its own.
@@ -58,11 +60,37 @@ def _prefetch_fragments(context, request):
     nodes = _page_fragment_nodes(root) if root is not None and root.origin is not None else ()
     keys = [node.cache_key(context) for node in nodes]
     token = getattr(request, "_content_version", None)
-    found = caching.get_many(keys if token else [*keys, caching.version_key(pagecache.CONTENT)])
+    clinic = context.get("clinic")
+    with_facts = isinstance(clinic, LazyObject) and clinic._wrapped is empty
+    extra = ([] if token else [caching.version_key(pagecache.CONTENT)]) + (facts.cache_keys() if with_facts else [])
+    found = caching.get_many([*keys, *extra])
+    if with_facts:
+        clinic._wrapped = facts.facts_from(found)
     token = token or caching.version(pagecache.CONTENT, found)
     if request is not None:
         request._content_version = token
     return token, frozenset(keys), found
+
+
+def _prefetched(context):
+    """This render's (token, keys asked for, found), read on first use (kept on the context)."""
+    prefetched = getattr(context, "_fragments", None)
+    if prefetched is None:
+        prefetched = context._fragments = _prefetch_fragments(context, context.get("request"))
+    return prefetched
+
+
+class PrefetchFragmentsNode(template.Node):
+    def render(self, context):
+        _prefetched(context)
+        return ""
+
+
+@register.tag
+def prefetch_fragments(parser, token):
+    """``{% prefetch_fragments %}`` at the top of a base template: read the page's fragments and the clinic's
+    facts before anything shows either (else the facts would be read on their own, first)."""
+    return PrefetchFragmentsNode()
 
 
 class FragmentNode(template.Node):
@@ -76,11 +104,8 @@ class FragmentNode(template.Node):
 
     def render(self, context):
         request = context.get("request")
-        # One read per page: the first fragment fetches them all (kept on the context for the others).
-        prefetched = getattr(context, "_fragments", None)
-        if prefetched is None:
-            prefetched = context._fragments = _prefetch_fragments(context, request)
-        token, asked, found = prefetched
+        # One read per page: {% prefetch_fragments %} or the first fragment fetches them all.
+        token, asked, found = _prefetched(context)
         key = self.cache_key(context)
         entry = found.get(key) if key in asked else caching.get(key)
         # The stored token says which content version the fragment was rendered from.
