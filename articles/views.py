@@ -33,7 +33,8 @@ class BreadcrumbMixin:
         ctx = super().get_context_data(**kwargs)
         crumbs = self.get_breadcrumbs()
         ctx["breadcrumbs"] = crumbs
-        ctx["breadcrumb_json_ld"] = seo.breadcrumb_list(crumbs)
+        # A callable: built only when the template shows it (not when it comes from a cached fragment).
+        ctx["breadcrumb_json_ld"] = lambda: seo.breadcrumb_list(crumbs)
         return ctx
 
 

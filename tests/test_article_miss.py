@@ -75,3 +75,35 @@ def test_an_edit_to_the_clinic_facts_shows_at_once_on_an_article_page(client, si
     profile.save()
     html = _html(client.get(UNCACHED))
     assert html.count("(416) 555-0199") >= 2  # header and footer (both cached fragments)
+
+
+def test_an_edit_to_the_article_shows_at_once_in_the_page_head(client, site):
+    client.get(UNCACHED)  # the head's tags are now a cached fragment
+    article = site["article"]
+    article.meta_description = "Why calves cramp at night, and what may help."
+    article.save()
+    html = _html(client.get(UNCACHED))
+    assert '<meta name="description" content="Why calves cramp at night, and what may help.">' in html
+    assert '<meta property="og:description" content="Why calves cramp at night, and what may help.">' in html
+    assert html.count("Why calves cramp at night") == 3  # + the JSON-LD description
+
+
+def test_a_staff_preview_is_noindex_even_when_the_public_head_is_cached(client, site, staff_client):
+    from articles.models import Article
+
+    client.get(UNCACHED)
+    Article.objects.filter(pk=site["article"].pk).update(status=Article.Status.DRAFT)  # no signal: same version
+    preview = staff_client.get(ARTICLE).content.decode()
+    assert '<meta name="robots" content="noindex">' in preview
+    assert client.get(ARTICLE).status_code == 404  # the public page reads the article's state every time
+
+
+@pytest.fixture
+def staff_client(db):
+    from django.contrib.auth.models import User
+    from django.test import Client
+
+    user = User.objects.create_superuser("editor", "editor@clinic.example", "a-long-test-password")
+    staff = Client()
+    staff.force_login(user)
+    return staff
