@@ -5,6 +5,7 @@ drafts and future-dated articles, marked as a preview, with noindex and never-ca
 """
 
 from django.db.models import Prefetch
+from django.http import Http404
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
@@ -18,6 +19,7 @@ from clinic.seo import clinic_json_ld
 
 from . import seo, services
 from .models import Article, Condition, Treatment
+from .public_page import public_article
 from .search import clean_query, search_articles
 
 HOME = (_("Home"), "/")
@@ -205,8 +207,15 @@ class ArticleDetailView(BreadcrumbMixin, DetailView):
         return user.is_authenticated and user.is_staff and user.has_perm("articles.view_article")
 
     def get_queryset(self):
-        qs = Article.objects.for_page()
-        return qs if self.can_preview() else qs.published()
+        return Article.objects.for_page()  # staff previews: drafts and scheduled articles too
+
+    def get_object(self, queryset=None):
+        if self.can_preview():
+            return super().get_object(queryset)
+        article = public_article(self.kwargs["slug"], self.request)
+        if article is None:
+            raise Http404(_("No article found matching the query"))
+        return article
 
     def get_breadcrumbs(self):
         return [HOME, (_("Articles"), "/articles/"), (self.object.title, self.request.path)]

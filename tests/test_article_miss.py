@@ -39,8 +39,8 @@ def test_a_miss_reads_the_page_fragments_and_clinic_facts_in_one_round_trip(clie
     cache_calls.clear()
     response = client.get(UNCACHED)
     assert response.status_code == 200
-    # The page-cache lookup, then one read for the content version, every fragment and the clinic's facts.
-    assert cache_calls == ["get_many", "get_many"]
+    # The page-cache lookup, the article with the content version, then every fragment and the clinic's facts.
+    assert cache_calls == ["get_many", "get_many", "get_many"]
 
 
 def test_a_stale_fragment_is_rendered_again_and_stored(client, site, cache_calls):
@@ -88,14 +88,44 @@ def test_an_edit_to_the_article_shows_at_once_in_the_page_head(client, site):
     assert html.count("Why calves cramp at night") == 3  # + the JSON-LD description
 
 
-def test_a_staff_preview_is_noindex_even_when_the_public_head_is_cached(client, site, staff_client):
+def test_a_staff_preview_is_noindex_even_when_the_public_head_was_cached(client, site, staff_client):
     from articles.models import Article
 
-    client.get(UNCACHED)
-    Article.objects.filter(pk=site["article"].pk).update(status=Article.Status.DRAFT)  # no signal: same version
+    client.get(UNCACHED)  # the public article and its head are in the shared cache
+    article = site["article"]
+    article.status = Article.Status.DRAFT
+    article.save()
+    assert client.get(UNCACHED).status_code == 404  # unpublished: gone at once
     preview = staff_client.get(ARTICLE).content.decode()
-    assert '<meta name="robots" content="noindex">' in preview
-    assert client.get(ARTICLE).status_code == 404  # the public page reads the article's state every time
+    assert '<meta name="robots" content="noindex">' in preview and "Draft preview" in preview
+
+
+def test_edits_to_the_author_and_treatment_show_at_once(client, site):
+    client.get(UNCACHED)  # the article, its author and treatment are in the shared cache
+    pat = site["pat"]
+    pat.credentials = "R.Ac, MSc"
+    pat.save()
+    treatment = site["treatment"]
+    treatment.name = "Medical acupuncture"
+    treatment.save()
+    html = _html(client.get(UNCACHED))
+    assert "Pat Lee, R.Ac, MSc" in html and '"honorificSuffix":"R.Ac, MSc"' in html
+    assert '<meta property="article:section" content="Medical acupuncture">' in html
+    assert "Book Medical acupuncture" in html
+
+
+def test_a_scheduled_article_appears_when_its_time_comes_and_not_before(client, site):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from articles.models import Article
+    from tests.factories import ArticleFactory
+
+    soon = ArticleFactory(slug="coming-soon", title="Coming soon", published_at=timezone.now() + timedelta(hours=1))
+    assert client.get("/articles/coming-soon/?bench=uncached").status_code == 404
+    Article.objects.filter(pk=soon.pk).update(published_at=timezone.now() - timedelta(seconds=1))  # time passed
+    assert client.get("/articles/coming-soon/?bench=uncached").status_code == 200
 
 
 @pytest.fixture
