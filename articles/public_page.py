@@ -12,24 +12,28 @@ once its time has come: the stored date says so). Staff previews always read the
 
 from django.conf import settings
 
-from clinic import caching, pagecache
+from clinic import caching, fragments, pagecache
 
 from .models import Article
 
 KEY_PREFIX = "articles:page:"
 
 
-def public_article(slug, request=None):
+def public_article(slug, request=None, also=()):
     """The public article with this slug (as ``Article.objects.for_page()`` loads it), or None.
 
-    One round trip to the shared cache; the query only when the article is not stored under the current
-    version. The version read here is the one the page's fragments use (``request._content_version``), so a
-    page never stores fragments rendered from an older article under a newer version.
+    One round trip to the shared cache, which also reads the keys in ``also`` for the page (see
+    ``clinic.fragments.page_keys``); the query only when the article is not stored under the current version.
+    The version read here is the one the page's fragments are checked against, so a page never stores fragments
+    rendered from an older article under a newer version.
     """
     key = KEY_PREFIX + slug
-    article, token = caching.get_versioned(pagecache.CONTENT, key)
+    found = caching.get_many([caching.version_key(pagecache.CONTENT), key, *also])
+    token = caching.version(pagecache.CONTENT, found)
     if request is not None:
-        request._content_version = token
+        fragments.remember(request, token, also, found)
+    entry = found.get(key)
+    article = entry[1] if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == token else None
     if isinstance(article, Article) and article.is_public:
         return article
     article = Article.objects.for_page().published().filter(slug=slug).first()

@@ -12,6 +12,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, ListView, TemplateView
 
+from clinic import fragments
 from clinic.facts import get_facts
 from clinic.models import Practitioner
 from clinic.pagecache import cache_public_page
@@ -212,7 +213,9 @@ class ArticleDetailView(BreadcrumbMixin, DetailView):
     def get_object(self, queryset=None):
         if self.can_preview():
             return super().get_object(queryset)
-        article = public_article(self.kwargs["slug"], self.request)
+        # The page's fragments and the clinic's facts are read with the article: one round trip for all.
+        page = fragments.page_keys(self.template_name, self.request, preview=False)
+        article = public_article(self.kwargs["slug"], self.request, also=page)
         if article is None:
             raise Http404(_("No article found matching the query"))
         return article

@@ -34,13 +34,13 @@ def cache_calls(monkeypatch):
     return calls
 
 
-def test_a_miss_reads_the_page_fragments_and_clinic_facts_in_one_round_trip(client, site, cache_calls):
+def test_a_miss_reads_the_article_fragments_and_clinic_facts_in_one_round_trip(client, site, cache_calls):
     client.get(UNCACHED)  # renders and stores the fragments
     cache_calls.clear()
     response = client.get(UNCACHED)
     assert response.status_code == 200
-    # The page-cache lookup, the article with the content version, then every fragment and the clinic's facts.
-    assert cache_calls == ["get_many", "get_many", "get_many"]
+    # The page-cache lookup, then the article, the content version, every fragment and the clinic's facts.
+    assert cache_calls == ["get_many", "get_many"]
 
 
 def test_a_stale_fragment_is_rendered_again_and_stored(client, site, cache_calls):
