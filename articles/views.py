@@ -5,12 +5,14 @@ drafts and future-dated articles, marked as a preview, with noindex and never-ca
 """
 
 from django.db.models import Prefetch
+from django.http import Http404
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, ListView, TemplateView
 
+from clinic import fragments
 from clinic.facts import get_facts
 from clinic.models import Practitioner
 from clinic.pagecache import cache_public_page
@@ -18,6 +20,7 @@ from clinic.seo import clinic_json_ld
 
 from . import seo, services
 from .models import Article, Condition, Treatment
+from .public_page import public_article
 from .search import clean_query, search_articles
 
 HOME = (_("Home"), "/")
@@ -33,7 +36,8 @@ class BreadcrumbMixin:
         ctx = super().get_context_data(**kwargs)
         crumbs = self.get_breadcrumbs()
         ctx["breadcrumbs"] = crumbs
-        ctx["breadcrumb_json_ld"] = seo.breadcrumb_list(crumbs)
+        # A callable: built only when the template shows it (not when it comes from a cached fragment).
+        ctx["breadcrumb_json_ld"] = lambda: seo.breadcrumb_list(crumbs)
         return ctx
 
 
@@ -204,10 +208,17 @@ class ArticleDetailView(BreadcrumbMixin, DetailView):
         return user.is_authenticated and user.is_staff and user.has_perm("articles.view_article")
 
     def get_queryset(self):
-        # Conditions and FAQs are read inside cached fragments only (see the template), once each
-        # (Article.condition_list, faq_list): not fetched up front. References are shown twice (trust block, JSON-LD).
-        qs = Article.objects.select_related("author", "reviewer", "treatment").prefetch_related("references")
-        return qs if self.can_preview() else qs.published()
+        return Article.objects.for_page()  # staff previews: drafts and scheduled articles too
+
+    def get_object(self, queryset=None):
+        if self.can_preview():
+            return super().get_object(queryset)
+        # The page's fragments and the clinic's facts are read with the article: one round trip for all.
+        page = fragments.page_keys(self.template_name, self.request, preview=False)
+        article = public_article(self.kwargs["slug"], self.request, also=page)
+        if article is None:
+            raise Http404(_("No article found matching the query"))
+        return article
 
     def get_breadcrumbs(self):
         return [HOME, (_("Articles"), "/articles/"), (self.object.title, self.request.path)]

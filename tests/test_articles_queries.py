@@ -36,8 +36,8 @@ EXPECTED = {
     "treatment": 7,  # treatment (+author, reviewer), its FAQs, conditions, references, practitioners; related
     "condition": 4,  # condition (+author, reviewer), its treatments, references; related articles
     "article_list": 5,  # treatments and conditions (filter options), count, page (+author, treatment), conditions
-    "article": 2,  # article (+author, reviewer, treatment), references; the rest is in cached fragments
-    "article_after_edit": 5,  # fragments rendered again: + conditions, FAQs, related (one query)
+    "article": 0,  # the article (+author, reviewer, treatment) and the fragments come from the shared cache
+    "article_after_edit": 5,  # article (+author, reviewer, treatment), references, conditions, FAQs, related
 }
 
 

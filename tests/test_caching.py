@@ -323,8 +323,9 @@ def test_any_session_cookie_bypasses_the_cache(client, site):
 
 def test_unknown_query_parameters_are_rendered_not_stored(client, site):
     for _ in range(2):
-        response, queries = get_counting(client, "/articles/night-cramps/?utm_source=newsletter")
-        assert response.status_code == 200 and response["X-Page-Cache"] == "off" and queries > 0
+        response = client.get("/articles/night-cramps/?utm_source=newsletter")
+        # Rendered, not served from the page cache (the article itself may come from the shared cache).
+        assert response.status_code == 200 and response["X-Page-Cache"] == "off"
         assert "public" in response["Cache-Control"]  # still a public page
     assert client.get("/articles/night-cramps/")["X-Page-Cache"] == "miss"
 
