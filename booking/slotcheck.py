@@ -1,0 +1,96 @@
+"""Is one chosen start still free? The check a booking is saved under, on that slot's own time range.
+
+The picker shows what ``booking/slots.py`` computes for whole days; saving needs the answer for one start
+only. Two queries whatever the data: the candidates' hours on that weekday (none on a closure day), and
+the bookings and time off overlapping the working window the start falls in. The pure engine then cuts
+that one window exactly as the picker does, so a start is accepted here if and only if the picker would
+offer it (same hours, closures, time off, bookings, buffers, minimum notice, horizon, grid and DST rules).
+"""
+
+from datetime import datetime
+
+from django.db.models import Exists
+from django.utils import timezone
+
+from .availability import WeeklyHours, free_slots, working_windows
+from .models import Booking, Closure, TimeOff, VisitType, WorkingHours
+from .slots import booking_window
+
+
+def _hours_that_day(service, visit_type, location, practitioner, day):
+    """Weekly hours of the active practitioners offering `service` on `day`'s weekday; none if the clinic
+    is closed that day (the closure is read in the same query)."""
+    hours = WorkingHours.objects.filter(
+        weekday=day.weekday(), practitioner__is_active=True, practitioner__services=service
+    ).exclude(Exists(Closure.objects.filter(date=day)))
+    if practitioner is not None:
+        hours = hours.filter(practitioner_id=practitioner.pk)
+    if visit_type == VisitType.TELEHEALTH:
+        hours = hours.filter(location__isnull=True)
+    elif location is not None:
+        hours = hours.filter(location=location)
+    else:
+        hours = hours.filter(location__isnull=False)
+    rows = hours.values_list("practitioner_id", "weekday", "start", "end", "location_id")
+    return [WeeklyHours(*row) for row in rows]
+
+
+def _busy(pids, start, until, exclude_booking=None):
+    """Per practitioner: active bookings (with their buffers) and time off overlapping [start, until)."""
+    bookings = Booking.objects.active().filter(practitioner_id__in=pids, start__lt=until, blocked_until__gt=start)
+    if exclude_booking:
+        bookings = bookings.exclude(pk=exclude_booking)
+    time_off = TimeOff.objects.filter(practitioner_id__in=pids, start__lt=until, end__gt=start)
+    busy = {}
+    # One round trip for both; the models' default orderings are not allowed inside a UNION.
+    rows = (
+        bookings.order_by()
+        .values_list("practitioner_id", "start", "blocked_until")
+        .union(time_off.order_by().values_list("practitioner_id", "start", "end"), all=True)
+    )
+    for pid, busy_start, busy_end in rows:
+        busy.setdefault(pid, []).append((busy_start, busy_end))
+    return busy
+
+
+def free_at(
+    service,
+    visit_type: str,
+    location,
+    practitioner,
+    start: datetime,
+    *,
+    now: datetime | None = None,
+    exclude_booking: int | None = None,
+) -> list[int]:
+    """Ids of the practitioners free to start `service` at `start`, in id order (the first is booked for
+    "any practitioner"); the same answer as ``slots_for(...).get(start, [])``, from the slot's own range."""
+    not_before, not_after = booking_window(now)
+    if not service.is_active or not service.offers(visit_type) or not not_before <= start <= not_after:
+        return []
+    tz = timezone.get_default_timezone()
+    day = timezone.localtime(start, tz).date()
+    hours = _hours_that_day(service, visit_type, location, practitioner, day)
+    end = start + service.duration
+    # The one merged working window per practitioner that holds the whole treatment.
+    windows = {
+        pid: window
+        for pid, merged in working_windows(hours, day, day, tz).items()
+        for window in merged
+        if window[0] <= start and end <= window[1]
+    }
+    if not windows:
+        return []
+    # A block matters to a window if it reaches into it or into the buffer after its end (free_slots' rule).
+    busy = _busy(
+        list(windows),
+        min(w[0] for w in windows.values()),
+        max(w[1] for w in windows.values()) + service.buffer,
+        exclude_booking,
+    )
+    rules = {"duration": service.duration, "buffer": service.buffer, "tz": tz}
+    return [
+        pid
+        for pid in sorted(windows)
+        if start in free_slots([windows[pid]], busy.get(pid, ()), not_before=not_before, not_after=not_after, **rules)
+    ]
