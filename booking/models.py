@@ -408,8 +408,11 @@ class OutboxEmail(models.Model):
     recipient = models.EmailField(_("recipient"))
     booking = models.ForeignKey(Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="emails")
     subject = models.CharField(_("subject"), max_length=200)
-    body = models.TextField(_("body"))
+    # Written by the worker just before sending, from `context` (see booking.emails).
+    body = models.TextField(_("body"), blank=True)
     ics = models.TextField(_("calendar attachment"), blank=True)
+    # What the email must show, as of the moment it was queued: the booking's state then, and the note.
+    context = models.JSONField(default=dict, blank=True, editable=False)
     status = models.CharField(
         _("status"), max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING, db_index=True
     )
