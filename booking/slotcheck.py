@@ -31,13 +31,13 @@ def _hours_that_day(service, visit_type, location, practitioner, day):
         hours = hours.filter(location=location)
     else:
         hours = hours.filter(location__isnull=False)
-    rows = hours.values_list("practitioner_id", "weekday", "start", "end", "location_id")
+    rows = hours.order_by().values_list("practitioner_id", "weekday", "start", "end", "location_id")
     return [WeeklyHours(*row) for row in rows]
 
 
 def _busy(pids, start, until, exclude_booking=None):
     """Per practitioner: active bookings (with their buffers) and time off overlapping [start, until)."""
-    bookings = Booking.objects.active().filter(practitioner_id__in=pids, start__lt=until, blocked_until__gt=start)
+    bookings = Booking.objects.busy_during(pids, start, until)
     if exclude_booking:
         bookings = bookings.exclude(pk=exclude_booking)
     time_off = TimeOff.objects.filter(practitioner_id__in=pids, start__lt=until, end__gt=start)

@@ -173,3 +173,18 @@ def test_the_check_accepts_exactly_what_the_picker_offers():
                     timezone.localtime(t),
                 )
             assert offered or offset == 5  # the closure day offers nothing; the others do
+
+
+def test_busy_during_is_half_open_like_the_no_overlap_rule(clinic):
+    service, pat, location = clinic["service"], clinic["pat"], clinic["location"]
+    before = make_booking(pat, service, local(3, 9), location=location)  # 9:00–10:00
+    inside = make_booking(pat, service, local(3, 11), location=location)  # 11:00–12:00
+    after = make_booking(pat, service, local(3, 13), location=location)  # 13:00–14:00
+    make_booking(pat, service, local(3, 10), location=location, status=BookingStatus.CANCELLED)
+
+    def busy(start, until):
+        return set(Booking.objects.busy_during([pat.pk], start, until))
+
+    assert busy(local(3, 10), local(3, 13)) == {inside}  # touching at 10:00 and 13:00 is no overlap
+    assert busy(local(3, 9, 59), local(3, 13, 1)) == {before, inside, after}
+    assert busy(local(3, 11, 30), local(3, 11, 45)) == {inside}
