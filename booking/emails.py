@@ -108,8 +108,20 @@ def snapshot(booking, *, note="", calendar=NO_CALENDAR):
 def queue(kind, booking, *, note="", calendar=NO_CALENDAR, send_after=None, for_start=None):
     """Write one email for `booking` into the outbox; the worker renders and sends it once the transaction
     commits. Only the recipient, subject and snapshot are worked out here: rendering waits for the worker."""
+    email = outbox_row(kind, booking, note=note, calendar=calendar, send_after=send_after, for_start=for_start)
+    email.save(force_insert=True)
+    return email
+
+
+def queue_together(*rows):
+    """Write several emails (from outbox_row) in one INSERT, e.g. the patient's and the front desk's."""
+    return OutboxEmail.objects.bulk_create(rows)
+
+
+def outbox_row(kind, booking, *, note="", calendar=NO_CALENDAR, send_after=None, for_start=None):
+    """The outbox row for one email about `booking`, not saved yet (see queue and queue_together)."""
     recipient = clinic_address() if kind in STAFF_KINDS else booking.email
-    return OutboxEmail.objects.create(
+    return OutboxEmail(
         kind=kind,
         recipient=recipient,
         booking=booking,
