@@ -5,8 +5,10 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.contrib.postgres.fields import DateTimeRangeField
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import connections, models
+from django.db.models import Func, Value
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -203,8 +205,19 @@ class BookingQuerySet(models.QuerySet):
     def active(self):
         return self.filter(status__in=ACTIVE_STATUSES)
 
-    def overlapping(self, practitioner_id, start, blocked_until):
-        return self.active().filter(practitioner_id=practitioner_id, start__lt=blocked_until, blocked_until__gt=start)
+    def busy_during(self, practitioner_ids, start, until):
+        """Active bookings of these practitioners that keep them busy (buffer included) within [start, until).
+
+        On PostgreSQL the test is the no-overlap constraint's own range expression, so the constraint's GiST
+        index finds the few rows directly however many bookings there are; elsewhere two comparisons.
+        """
+        bookings = self.active().filter(practitioner_id__in=practitioner_ids)
+        if connections[self.db].vendor != "postgresql":
+            return bookings.filter(start__lt=until, blocked_until__gt=start)
+        from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
+
+        span = Func("start", "blocked_until", Value("[)"), function="TSTZRANGE", output_field=DateTimeRangeField())
+        return bookings.alias(span=span).filter(span__overlap=DateTimeTZRange(start, until, "[)"))
 
     def upcoming(self):
         return self.filter(start__gte=timezone.now())
@@ -408,8 +421,11 @@ class OutboxEmail(models.Model):
     recipient = models.EmailField(_("recipient"))
     booking = models.ForeignKey(Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="emails")
     subject = models.CharField(_("subject"), max_length=200)
-    body = models.TextField(_("body"))
+    # Written by the worker just before sending, from `context` (see booking.emails).
+    body = models.TextField(_("body"), blank=True)
     ics = models.TextField(_("calendar attachment"), blank=True)
+    # What the email must show, as of the moment it was queued: the booking's state then, and the note.
+    context = models.JSONField(default=dict, blank=True, editable=False)
     status = models.CharField(
         _("status"), max_length=10, choices=OutboxStatus.choices, default=OutboxStatus.PENDING, db_index=True
     )

@@ -82,6 +82,11 @@ def deliver(email, now=None):
         return None
     attempts = email.attempts + 1
     try:
+        if not email.body and email.context.get("booking"):
+            if not _write_text(email):
+                # Its booking was deleted before the worker came to it: nobody to write about.
+                OutboxEmail.objects.filter(pk=email.pk).update(status=OutboxStatus.CANCELLED)
+                return None
         build_message(email).send(fail_silently=False)
     except Exception as exc:  # noqa: BLE001  (any transport error is recorded on the row, not raised)
         now = now or timezone.now()
@@ -96,6 +101,19 @@ def deliver(email, now=None):
     OutboxEmail.objects.filter(pk=email.pk).update(
         status=OutboxStatus.SENT, attempts=attempts, last_error="", sent_at=timezone.now()
     )
+    return True
+
+
+def _write_text(email):
+    """Render the email from its snapshot and keep the text on the row, so a retry sends the same words and
+    staff read in admin what was sent. False when there is nothing to render (the booking is gone)."""
+    from .emails import render
+
+    rendered = render(email)
+    if rendered is None:
+        return False
+    email.body, email.ics = rendered
+    OutboxEmail.objects.filter(pk=email.pk).update(body=email.body, ics=email.ics)
     return True
 
 

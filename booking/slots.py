@@ -66,8 +66,8 @@ def slots_for(
     practitioners' telehealth hours. `day` limits the result to one local date.
 
     What patients browse comes from the shared cache (keyed on a version that every change to
-    bookings, hours, time off, closures or services replaces); saving a booking always computes
-    afresh (use_cache=False), and the database has the last word on overlaps anyway.
+    bookings, hours, time off, closures or services replaces). Saving a booking never uses this: it checks
+    the one chosen start against the database (booking/slotcheck.py), which has the last word on overlaps.
     """
     if not use_cache or now is not None or exclude_booking:
         return _compute_slots(service, visit_type, location, practitioner, day, now, exclude_booking)

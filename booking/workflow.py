@@ -12,7 +12,7 @@ from . import emails, reminders
 from .emailkeys import lock_address, normalise_email
 from .models import Booking, BookingEvent, BookingPolicy, BookingStatus, VisitType
 from .races import retry_lost_races
-from .slots import slots_for
+from .slotcheck import free_at
 
 PATIENT = "patient"
 SYSTEM = "system"
@@ -86,27 +86,33 @@ def _actor(user):
     return user, user.get_username()
 
 
-def record(booking, *, by, from_status, to_status, note=""):
+def event(booking, *, by, from_status, to_status, note=""):
+    """One line of the booking's history, not saved yet (record saves it)."""
     user, actor = _actor(by)
-    return BookingEvent.objects.create(
+    return BookingEvent(
         booking=booking, user=user, actor=actor, from_status=from_status or "", to_status=to_status, note=note[:500]
     )
+
+
+def record(booking, *, by, from_status, to_status, note=""):
+    row = event(booking, by=by, from_status=from_status, to_status=to_status, note=note)
+    row.save(force_insert=True)
+    return row
 
 
 def _confirm_instantly():
     return BookingPolicy.current().confirm_instantly
 
 
-def _hold_slot(booking_fields, candidates, start, blocked_until):
+def _hold_slot(booking_fields, candidates):
     """Insert the booking for the first candidate practitioner who is still free.
 
-    The Python overlap check gives the friendly answer; on PostgreSQL the exclusion constraint is the
-    real guarantee (a concurrent insert that slipped past the check fails with IntegrityError), and on
-    SQLite the IMMEDIATE write transaction serialises competing requests.
+    The candidates were checked free in this transaction (free_at), which gives the friendly answer; on
+    PostgreSQL the exclusion constraint is the real guarantee (a concurrent insert that slipped past the
+    check fails with IntegrityError, and the next candidate is tried), and on SQLite the IMMEDIATE write
+    transaction, taken before the check, serialises competing requests.
     """
     for practitioner_id in candidates:
-        if Booking.objects.overlapping(practitioner_id, start, blocked_until).exists():
-            continue
         try:
             with transaction.atomic():
                 return Booking.objects.create(practitioner_id=practitioner_id, **booking_fields)
@@ -133,10 +139,7 @@ def request_booking(
         open_count = Booking.objects.active().filter(email_key=email_key, start__gte=now).count()
         if open_count >= settings.BOOKING_MAX_OPEN_PER_EMAIL:
             raise TooManyOpen
-        free = slots_for(
-            service, visit_type, location, practitioner, day=timezone.localtime(start).date(), now=now, use_cache=False
-        )
-        candidates = free.get(start)
+        candidates = free_at(service, visit_type, location, practitioner, start, now=now)
         if not candidates:
             raise SlotTaken
         end = start + service.duration
@@ -161,21 +164,28 @@ def request_booking(
             "privacy_version": patient.privacy_version,
             "request_key": request_key,
         }
-        booking = _hold_slot(fields, candidates, start, end + service.buffer)
-        record(booking, by=PATIENT, from_status="", to_status=BookingStatus.REQUESTED, note=_("Requested online"))
+        booking = _hold_slot(fields, candidates)
+        # History and emails are written with one INSERT each (a request is the busiest write on the site).
+        events = [
+            event(booking, by=PATIENT, from_status="", to_status=BookingStatus.REQUESTED, note=_("Requested online"))
+        ]
         if status == BookingStatus.CONFIRMED:
-            record(
-                booking,
-                by=SYSTEM,
-                from_status=BookingStatus.REQUESTED,
-                to_status=status,
-                note=_("Confirmed instantly"),
+            events.append(
+                event(
+                    booking,
+                    by=SYSTEM,
+                    from_status=BookingStatus.REQUESTED,
+                    to_status=status,
+                    note=_("Confirmed instantly"),
+                )
             )
-            emails.queue_with_calendar(emails.Kind.CONFIRMATION, booking)
-            reminders.plan(booking, now)
+            to_patient = emails.outbox_row(emails.Kind.CONFIRMATION, booking, calendar=emails.CALENDAR)
         else:
-            emails.queue(emails.Kind.ACKNOWLEDGEMENT, booking)
-        emails.queue(emails.Kind.NEW_REQUEST, booking)
+            to_patient = emails.outbox_row(emails.Kind.ACKNOWLEDGEMENT, booking)
+        BookingEvent.objects.bulk_create(events)
+        emails.queue_together(to_patient, emails.outbox_row(emails.Kind.NEW_REQUEST, booking))
+        if status == BookingStatus.CONFIRMED:
+            reminders.plan(booking, now)
     return booking
 
 
@@ -251,16 +261,16 @@ def reschedule(booking, new_start, *, by, note="", now=None, version=None):
         if not booking.is_active:
             raise NotAllowed(_("Only requested or confirmed bookings can be moved."))
         service = booking.service
-        free = slots_for(
+        free = free_at(
             service,
             booking.visit_type,
             booking.location,
             booking.practitioner,
-            day=timezone.localtime(new_start).date(),
+            new_start,
             now=now,
             exclude_booking=booking.pk,
         )
-        if booking.practitioner_id not in free.get(new_start, []):
+        if booking.practitioner_id not in free:
             raise SlotTaken
         old_start = booking.start
         from_status = booking.status

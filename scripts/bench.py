@@ -408,23 +408,55 @@ def get(host, port, path, headers=None):
 
 
 def booking_poster(host, port, probe_data):
-    """make_request for the booking submission: a CSRF cookie and token per thread, one free slot per request."""
-    pool = list(probe_data["slot_pool"])
-    pool_lock = threading.Lock()
+    """make_request for the booking submission: a fresh form (CSRF cookie and token, signed start time) and one
+    free slot per request.
+
+    The time-to-submit token is single-use, so every POST needs its own form. ``prepare(n)`` fetches n forms
+    before the timed window (in parallel, like the clients), so the timed window measures only POSTs; if the
+    pool runs dry, a form is fetched in the loop as before (``fetched_late`` counts those). Slots are dealt so
+    that requests in flight together ask for different start times: each free start once (in time order),
+    then each start again for its next free practitioner, and so on.
+    """
+    seen = {}
+    ranked = []
+    for index, slot in enumerate(probe_data["slot_pool"]):
+        seen[slot] = seen.get(slot, 0) + 1
+        ranked.append((seen[slot], index, slot))
+    slots = [slot for _rank, _index, slot in sorted(ranked)]
+    forms, lock = [], threading.Lock()
     service, location = probe_data["service_id"], probe_data["location_id"]
+    late = [0]
+
+    def fetch_form():
+        response, body = get(host, port, f"/book/?service={probe_data['service_slug']}")
+        cookies = response.msg.get_all("Set-Cookie") or []
+        cookie = "; ".join(c.split(";", 1)[0] for c in cookies)
+        fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', body.decode()))
+        return cookie, fields
+
+    def prepare(count, threads=8):
+        def fetch(n):
+            got = [fetch_form() for _ in range(n)]
+            with lock:
+                forms.extend(got)
+
+        workers = [threading.Thread(target=fetch, args=(count // threads + 1,)) for _ in range(threads)]
+        for t in workers:
+            t.start()
+        for t in workers:
+            t.join()
 
     def make_request(n, state, conn):
-        # A fresh form each time (outside the timed part): the time-to-submit token is single-use.
-        response, body = get(host, port, f"/book/?service={probe_data['service_slug']}")
-        html = body.decode()
-        cookies = response.msg.get_all("Set-Cookie") or []
-        state["cookie"] = "; ".join(c.split(";", 1)[0] for c in cookies)
-        state["fields"] = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html))
-        with pool_lock:
-            slot = pool.pop(0) if pool else "20000101T0000Z"
+        with lock:
+            form_state = forms.pop() if forms else None
+            slot = slots.pop(0) if slots else "20000101T0000Z"
+        if form_state is None:
+            late[0] += 1
+            form_state = fetch_form()
+        cookie, fields = form_state
         key = uuid.uuid4().hex
         form = {
-            **state["fields"],  # csrfmiddlewaretoken, started, and whatever else the form carries hidden
+            **fields,  # csrfmiddlewaretoken, started, and whatever else the form carries hidden
             "service": service,
             "visit_type": "in_clinic",
             "location": location,
@@ -444,12 +476,15 @@ def booking_poster(host, port, probe_data):
         body = urllib.parse.urlencode(form)
         headers = {
             "Content-Type": "application/x-www-form-urlencoded",
-            "Cookie": state["cookie"],
+            "Cookie": cookie,
             "Origin": f"http://{host}:{port}",
             "Referer": f"http://{host}:{port}/book/",
         }
         return "POST", "/book/", body, headers
 
+    make_request.prepare = prepare
+    make_request.fetched_late = late
+    make_request.slots_left = lambda: len(slots)
     return make_request
 
 
@@ -486,8 +521,17 @@ class Runner:
         try:
             if post:
                 client = PyClient("127.0.0.1", server.port)
+                # Forms for each run are fetched before it, so only POSTs run in the timed window (enough for
+                # 400 req/s; beyond that the client fetches the rest in the loop and says so).
+                post.prepare(int(self.args.warmup * 400))
                 client.run(post, self.args.warmup, self.args.connections, expect=(302, 303))
+                post.prepare(int((seconds or self.args.duration) * 400))
+                post.fetched_late[0] = 0
                 result = client.run(post, seconds or self.args.duration, self.args.connections, expect=(302, 303))
+                if post.fetched_late[0]:
+                    log(f"  ({post.fetched_late[0]} forms were fetched inside the timed window: the pool ran dry)")
+                if not post.slots_left():
+                    log("  (the slot pool ran out: later POSTs asked for an impossible time and counted as errors)")
                 cache_state = "-"
             else:
                 response, _ = get("127.0.0.1", server.port, path, dict([BROWSER[0].split(": ")]))

@@ -219,7 +219,12 @@ class OutboxEmailAdmin(ReadOnlyMixin, admin.ModelAdmin):
     @admin.display(description=_("text of the email"))
     def email_text(self, obj):
         # The patient's own link would let staff act as the patient: it is shown as a placeholder.
-        return format_html('<div class="outbox-body">{}</div>', without_patient_links(obj.body))
+        text = obj.body
+        if not text and obj.context.get("booking"):
+            # Not sent yet: the worker writes the text when it sends; show what it will write.
+            rendered = emails.render(obj)
+            text = rendered[0] if rendered else ""
+        return format_html('<div class="outbox-body">{}</div>', without_patient_links(text))
 
     @admin.action(description=_("Send selected failed emails again"), permissions=["resend"])
     def resend_failed_emails(self, request, queryset):

@@ -55,7 +55,7 @@ def anonymise(queryset, now=None, chunk=500):
         with transaction.atomic():
             reference = Subquery(Booking.objects.filter(pk=OuterRef("booking_id")).values("reference")[:1])
             emails += OutboxEmail.objects.filter(booking_id__in=part).update(
-                body="", ics="", recipient=Concat(Value("anonymised+"), reference, Value("@invalid"))
+                body="", ics="", context={}, recipient=Concat(Value("anonymised+"), reference, Value("@invalid"))
             )
             bookings += Booking.objects.filter(pk__in=part, anonymised_at__isnull=True).update(
                 patient_name=ANONYMISED_NAME,
