@@ -9,7 +9,8 @@ import sys
 
 import pytest
 from django.core.cache import cache
-from django.core.signals import request_started
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import override_settings
 
 from clinic import pagecache
@@ -50,12 +51,19 @@ def wsgi_get(path, remote="203.0.113.9", **headers):
     def start_response(status, response_headers, exc_info=None):
         seen["status"], seen["headers"] = status, response_headers
 
-    result = application(environ, start_response)
+    # As Django's test client does: the handler must not close the test's database connection between requests.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
     try:
-        body = b"".join(result)
+        result = application(environ, start_response)
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
     finally:
-        if hasattr(result, "close"):
-            result.close()
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
     return int(seen["status"].split()[0]), {k.lower(): v for k, v in seen["headers"]}, body
 
 
