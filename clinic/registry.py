@@ -51,4 +51,8 @@ def redact_after(prefix):
 
 
 def redacted_prefixes():
-    return [_resolve(prefix) for prefix in _redacted_prefixes]
+    # Asked for every access-log line: each callable is resolved once (a reverse() costs tens of µs) and kept.
+    for i, prefix in enumerate(_redacted_prefixes):
+        if callable(prefix):
+            _redacted_prefixes[i] = prefix()
+    return list(_redacted_prefixes)
