@@ -103,13 +103,17 @@ def _pg_admin(url):
     import psycopg2
 
     parts = urllib.parse.urlsplit(url)
-    admin = psycopg2.connect(
-        dbname=parts.path.lstrip("/") or "postgres",
-        user=urllib.parse.unquote(parts.username or ""),
-        password=urllib.parse.unquote(parts.password or "") or None,
-        host=parts.hostname,
-        port=parts.port or 5432,
-    )
+    server = {
+        "user": urllib.parse.unquote(parts.username or ""),
+        "password": urllib.parse.unquote(parts.password or "") or None,
+        "host": parts.hostname,
+        "port": parts.port or 5432,
+    }
+    try:
+        admin = psycopg2.connect(dbname=parts.path.lstrip("/") or "postgres", **server)
+    except psycopg2.OperationalError:
+        # The database named in DATABASE_URL need not exist: only its server and name are used.
+        admin = psycopg2.connect(dbname="postgres", **server)
     admin.autocommit = True
     return admin
 
