@@ -36,9 +36,26 @@ def accepts_gzip_header(accept_encoding):
     return bool(_ACCEPTS_GZIP.search(accept_encoding))
 
 
+_POLY = 0xEDB88320  # CRC-32 as zlib computes it (reflected)
+
+
 def _shift(register, zero_bytes):
     """The raw CRC register after `zero_bytes` zero bytes (a linear map of `register`)."""
     return zlib.crc32(zero_bytes, register ^ MASK) ^ MASK
+
+
+def _shift_columns(count):
+    """The map "followed by `count` zero bytes" as 32 columns (the image of each register bit), in one pass.
+
+    One zero bit moves register bit b to bit b-1 (no feedback for b >= 1), so bit b is bit 31 moved 31-b bits:
+    every column is the image of bit 31 after `count` bytes, then 31-b single zero bits.
+    """
+    column = _shift(1 << 31, bytes(count))
+    columns = [0] * 32
+    for bit in range(31, -1, -1):
+        columns[bit] = column
+        column = (column >> 1) ^ (_POLY if column & 1 else 0)
+    return columns
 
 
 def pack(body, placeholder, gap):
@@ -67,9 +84,8 @@ def pack(body, placeholder, gap):
     tail = len(filled)
     for part in parts[:-1]:
         tail -= len(part) + gap
-        after = bytes(tail)
-        for bit in range(32):
-            columns[bit] ^= _shift(1 << bit, after)
+        for bit, column in enumerate(_shift_columns(tail)):
+            columns[bit] ^= column
     return {
         "chunks": chunks,
         "gap": gap if len(parts) > 1 else 0,

@@ -268,3 +268,8 @@ def test_a_worker_that_grew_too_big_is_restarted_gracefully(monkeypatch):
     for _ in range(2000):
         small["post_request"](worker, None, {}, None)
     assert worker.alive
+
+
+@pytest.mark.parametrize("count", [0, 1, 7, 4096, 20000])
+def test_the_checksum_map_is_built_in_one_pass_as_32_would_build_it(count):
+    assert compression._shift_columns(count) == [compression._shift(1 << bit, bytes(count)) for bit in range(32)]
