@@ -17,7 +17,7 @@ from clinic.models import Practitioner
 
 from .availability import WeeklyHours, free_slots, working_windows
 from .models import ACTIVE_STATUSES, Booking, Closure, Service, TimeOff, VisitType, WorkingHours
-from .slots import booking_window
+from .slots import booking_window, hours_at_place
 
 # PostgreSQL: the ORM query below written out (building it cost more CPU than running it); {where_place}
 # is one of the fixed conditions in _PLACE, every value is a parameter.
@@ -62,12 +62,7 @@ def _hours_that_day(service, visit_type, location, practitioner, day):
     ).exclude(Exists(Closure.objects.filter(date=day)))
     if practitioner is not None:
         hours = hours.filter(practitioner_id=practitioner.pk)
-    if visit_type == VisitType.TELEHEALTH:
-        hours = hours.filter(location__isnull=True)
-    elif location is not None:
-        hours = hours.filter(location=location)
-    else:
-        hours = hours.filter(location__isnull=False)
+    hours = hours_at_place(hours, visit_type, location)
     rows = hours.order_by().values_list("practitioner_id", "weekday", "start", "end", "location_id")
     return [WeeklyHours(*row) for row in rows]
 

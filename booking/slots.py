@@ -89,6 +89,16 @@ def slots_for(
     return {t: ids for t, ids in cached.items() if t >= not_before}
 
 
+def hours_at_place(hours_qs, visit_type, location):
+    """Working hours that serve this visit: telehealth hours (no location), or hours at `location`, or at any
+    location when none was chosen."""
+    if visit_type == VisitType.TELEHEALTH:
+        return hours_qs.filter(location__isnull=True)
+    if location is not None:
+        return hours_qs.filter(location=location)
+    return hours_qs.filter(location__isnull=False)
+
+
 def _compute_slots(service, visit_type, location, practitioner, day, now, exclude_booking=None):
     """slots_for without the cache: the handful of queries, then the engine."""
     tz = timezone.get_default_timezone()
@@ -105,13 +115,7 @@ def _compute_slots(service, visit_type, location, practitioner, day, now, exclud
     if not pids:
         return {}
 
-    hours_qs = WorkingHours.objects.filter(practitioner_id__in=pids)
-    if visit_type == VisitType.TELEHEALTH:
-        hours_qs = hours_qs.filter(location__isnull=True)
-    elif location is not None:
-        hours_qs = hours_qs.filter(location=location)
-    else:
-        hours_qs = hours_qs.filter(location__isnull=False)
+    hours_qs = hours_at_place(WorkingHours.objects.filter(practitioner_id__in=pids), visit_type, location)
     hours = [
         WeeklyHours(h["practitioner_id"], h["weekday"], h["start"], h["end"], h["location_id"])
         for h in hours_qs.values("practitioner_id", "weekday", "start", "end", "location_id")
