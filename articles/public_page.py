@@ -34,8 +34,7 @@ def public_article(slug, request=None, also=()):
     token = caching.version(pagecache.CONTENT, found)
     if request is not None:
         fragments.remember(request, token, also, found)
-    entry = found.get(key)
-    article = entry[1] if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == token else None
+    article = caching.current(found, key, token)
     if isinstance(article, Article) and article.is_public:
         return article
     article = Article.objects.for_page().published().filter(slug=slug).first()

@@ -5,10 +5,8 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.postgres.fields import DateTimeRangeField
 from django.core.exceptions import ValidationError
-from django.db import connections, models
-from django.db.models import Func, Value
+from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -208,16 +206,10 @@ class BookingQuerySet(models.QuerySet):
     def busy_during(self, practitioner_ids, start, until):
         """Active bookings of these practitioners that keep them busy (buffer included) within [start, until).
 
-        On PostgreSQL the test is the no-overlap constraint's own range expression, so the constraint's GiST
-        index finds the few rows directly however many bookings there are; elsewhere two comparisons.
+        Half-open, like the no-overlap rule. (On PostgreSQL the save-time check asks the same question through
+        the constraint's own range expression and GiST index: booking/slotcheck.py.)
         """
-        bookings = self.active().filter(practitioner_id__in=practitioner_ids)
-        if connections[self.db].vendor != "postgresql":
-            return bookings.filter(start__lt=until, blocked_until__gt=start)
-        from django.db.backends.postgresql.psycopg_any import DateTimeTZRange
-
-        span = Func("start", "blocked_until", Value("[)"), function="TSTZRANGE", output_field=DateTimeRangeField())
-        return bookings.alias(span=span).filter(span__overlap=DateTimeTZRange(start, until, "[)"))
+        return self.active().filter(practitioner_id__in=practitioner_ids, start__lt=until, blocked_until__gt=start)
 
     def upcoming(self):
         return self.filter(start__gte=timezone.now())

@@ -99,10 +99,13 @@ def get_versioned(name, key):
     """``(value, current token)``; value is None when absent or stored under an older token."""
     found = get_many([version_key(name), key])
     token = version(name, found)
+    return current(found, key, token), token
+
+
+def current(found, key, token):
+    """The value ``set_versioned`` stored under ``key`` for ``token``, from a ``get_many`` result; else None."""
     entry = found.get(key)
-    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == token:
-        return entry[1], token
-    return None, token
+    return entry[1] if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == token else None
 
 
 def set_versioned(key, value, token, seconds):

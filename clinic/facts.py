@@ -52,9 +52,9 @@ def cache_keys():
 def facts_from(found):
     """The facts from a ``get_many`` that included ``cache_keys()``; loaded and stored when missing or stale."""
     version = caching.version(FACTS, found)
-    entry = found.get(CACHE_KEY)
-    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == version and entry[1] is not None:
-        return entry[1]
+    facts = caching.current(found, CACHE_KEY, version)
+    if facts is not None:
+        return facts
     facts = load_facts()
     caching.set_versioned(CACHE_KEY, facts, version, CACHE_SECONDS)
     return facts

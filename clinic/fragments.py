@@ -112,10 +112,9 @@ class FragmentNode(template.Node):
         # One read per page: {% prefetch_fragments %} or the first fragment fetches them all.
         token, asked, found = _prefetched(context)
         key = self.cache_key(context)
-        entry = found.get(key) if key in asked else caching.get(key)
         # The stored token says which content version the fragment was rendered from.
-        if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == token and isinstance(entry[1], str):
-            html = entry[1]
+        html = caching.current(found if key in asked else {key: caching.get(key)}, key, token)
+        if isinstance(html, str):
             nonce = getattr(request, "csp_nonce", None)
             if nonce is not None and caching.NONCE_PLACEHOLDER in html:
                 html = html.replace(caching.NONCE_PLACEHOLDER, str(nonce))

@@ -109,12 +109,14 @@ def invalidate():
 
 
 def _is_personal(request):
-    if request.method not in ("GET", "HEAD"):
+    return request.method not in ("GET", "HEAD") or _has_credentials(request.META, request.COOKIES)
+
+
+def _has_credentials(meta, cookies):
+    """A session or messages cookie, or an Authorization header: this visitor may see something personal."""
+    if "HTTP_AUTHORIZATION" in meta:
         return True
-    cookies = request.COOKIES
-    if settings.SESSION_COOKIE_NAME in cookies or any(name in cookies for name in _PERSONAL_COOKIES):
-        return True
-    return "HTTP_AUTHORIZATION" in request.META
+    return settings.SESSION_COOKIE_NAME in cookies or any(name in cookies for name in _PERSONAL_COOKIES)
 
 
 def _cache_key(request, allowed_params, language=None):
@@ -387,14 +389,8 @@ def _may_answer_early(meta):
         return False
     if meta.get("PATH_INFO", "").startswith(_skip_prefixes()):
         return False
-    if "HTTP_AUTHORIZATION" in meta:
-        return False
     cookie = meta.get("HTTP_COOKIE")
-    if cookie:
-        names = parse_cookie(cookie)
-        if settings.SESSION_COOKIE_NAME in names or any(name in names for name in _PERSONAL_COOKIES):
-            return False
-    return True
+    return not _has_credentials(meta, parse_cookie(cookie) if cookie else {})
 
 
 def _early_entry(meta, request):
