@@ -120,7 +120,8 @@ def queue_together(*rows):
 
 def outbox_row(kind, booking, *, note="", calendar=NO_CALENDAR, send_after=None, for_start=None):
     """The outbox row for one email about `booking`, not saved yet (see queue and queue_together)."""
-    recipient = clinic_address() if kind in STAFF_KINDS else booking.email
+    # The patient's address on file now (staff may have corrected it since the booking was made).
+    recipient = clinic_address() if kind in STAFF_KINDS else booking.patient.email
     return OutboxEmail(
         kind=kind,
         recipient=recipient,

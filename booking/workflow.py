@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from . import emails, reminders
+from . import emails, patients, reminders
 from .emailkeys import lock_address, normalise_email
 from .models import Booking, BookingEvent, BookingPolicy, BookingStatus, VisitType
 from .races import retry_lost_races
@@ -143,8 +143,17 @@ def request_booking(
         if not candidates:
             raise SlotTaken
         end = start + service.duration
-        status = BookingStatus.CONFIRMED if _confirm_instantly() else BookingStatus.REQUESTED
+        record_of = patients.attach_online_request(
+            name=patient.name,
+            email=patient.email,
+            phone=patient.phone,
+            contact_preference=patient.contact_preference,
+        )
+        # A patient the clinic asked to book with staff still gets the same page; staff review the request.
+        instant = _confirm_instantly() and record_of.may_book_online
+        status = BookingStatus.CONFIRMED if instant else BookingStatus.REQUESTED
         fields = {
+            "patient": record_of,
             "service": service,
             "visit_type": visit_type,
             "location": location,
