@@ -207,7 +207,7 @@ class BookingQuerySet(models.QuerySet):
         """Active bookings of these practitioners that keep them busy (buffer included) within [start, until).
 
         Half-open, like the no-overlap rule. (On PostgreSQL the save-time check asks the same question through
-        the constraint's own range expression and GiST index: booking/slotcheck.py.)
+        the constraint's own range expression and GiST index: booking/scheduling/slotcheck.py.)
         """
         return self.active().filter(practitioner_id__in=practitioner_ids, start__lt=until, blocked_until__gt=start)
 

@@ -22,7 +22,7 @@ from . import formcache, ratelimit, reminders, workflow
 from .calendar import booking_ics
 from .forms import BookingForm, ChoicesForm, MoveForm
 from .models import Booking, Closure, Service, VisitType
-from .picker import build_picker, move_picker
+from .scheduling.picker import build_picker, move_picker
 from .tokens import read_token
 
 THANKS_COOKIE = "booking_thanks"

@@ -12,7 +12,7 @@ from . import emails, reminders
 from .emailkeys import lock_address, normalise_email
 from .models import Booking, BookingEvent, BookingPolicy, BookingStatus, VisitType
 from .races import retry_lost_races
-from .slotcheck import free_at
+from .scheduling.slotcheck import free_at
 
 PATIENT = "patient"
 SYSTEM = "system"
