@@ -239,7 +239,7 @@ class Booking(models.Model):
     )
     patient_name = models.CharField(_("patient name"), max_length=120)
     email = models.EmailField(_("email"), max_length=254, db_index=True)
-    # The address folded to one key per mailbox (see booking.emailkeys): what the open-request cap counts.
+    # The address folded to one key per mailbox (see booking.notifications.mailboxes): what the open-request cap counts.
     email_key = models.CharField(max_length=254, blank=True, db_index=True, editable=False)
     phone = models.CharField(_("phone"), max_length=20, help_text=_("Stored in international (E.164) format."))
     phone_as_typed = models.CharField(_("phone as typed"), max_length=40, blank=True)
@@ -282,7 +282,7 @@ class Booking(models.Model):
         return self.reference
 
     def save(self, *args, **kwargs):
-        from .emailkeys import normalise_email
+        from .notifications.mailboxes import normalise_email
 
         self.email_key = normalise_email(self.email) if self.email else ""
         if kwargs.get("update_fields") is not None and "email" in kwargs["update_fields"]:
@@ -413,7 +413,7 @@ class OutboxEmail(models.Model):
     recipient = models.EmailField(_("recipient"))
     booking = models.ForeignKey(Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="emails")
     subject = models.CharField(_("subject"), max_length=200)
-    # Written by the worker just before sending, from `context` (see booking.emails).
+    # Written by the worker just before sending, from `context` (see booking.notifications.emails).
     body = models.TextField(_("body"), blank=True)
     ics = models.TextField(_("calendar attachment"), blank=True)
     # What the email must show, as of the moment it was queued: the booking's state then, and the note.

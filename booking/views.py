@@ -18,10 +18,11 @@ from django.views.decorators.http import require_GET, require_http_methods
 from clinic.facts import get_facts
 from clinic.models import OpeningHours, Practitioner
 
-from . import formcache, ratelimit, reminders, workflow
-from .calendar import booking_ics
+from . import formcache, ratelimit, workflow
 from .forms import BookingForm, ChoicesForm, MoveForm
 from .models import Booking, Closure, Service, VisitType
+from .notifications import reminders
+from .notifications.ics import booking_ics
 from .scheduling.picker import build_picker, move_picker
 from .tokens import read_token
 
