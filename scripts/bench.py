@@ -231,7 +231,7 @@ def probe(site):
     from clinic.models import Location
 
     try:
-        from booking.slots import slots_for
+        from booking.scheduling.availability import slots_for
     except ImportError:  # an older checkout (--before), where availability.py held the database side too
         from booking.availability import slots_for
 
