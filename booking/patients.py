@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from clinic import phones
 
-from .emailkeys import normalise_email
 from .models import Booking, BookingEvent, BookingStatus, Patient, PatientAccess, PatientMerge, fold_name
+from .notifications.mailboxes import normalise_email
 
 # A term made only of what people type in a phone number.
 PHONE_LIKE_RE = re.compile(r"^[\d\s()+./-]+$")
@@ -25,7 +25,7 @@ def attach_online_request(*, name, email, phone, contact_preference):
     folded name and phone all equal), else a new record, flagged as a possible duplicate when another record
     shares the email or the phone.
 
-    Called inside the request's transaction, under the lock on the folded address (booking.emailkeys), so
+    Called inside the request's transaction, under the lock on the folded address (booking.notifications.mailboxes), so
     two requests from one mailbox never both create a record. The requester sees the same page either way.
     """
     email_key = normalise_email(email)
