@@ -109,13 +109,15 @@ def queue(kind, booking, *, note="", calendar=NO_CALENDAR, send_after=None, for_
     """Write one email for `booking` into the outbox; the worker renders and sends it once the transaction
     commits. Only the recipient, subject and snapshot are worked out here: rendering waits for the worker."""
     email = outbox_row(kind, booking, note=note, calendar=calendar, send_after=send_after, for_start=for_start)
+    if not email.recipient:
+        return None  # no address on file (a caller who gave none): nothing to send
     email.save(force_insert=True)
     return email
 
 
 def queue_together(*rows):
     """Write several emails (from outbox_row) in one INSERT, e.g. the patient's and the front desk's."""
-    return OutboxEmail.objects.bulk_create(rows)
+    return OutboxEmail.objects.bulk_create([row for row in rows if row.recipient])
 
 
 def outbox_row(kind, booking, *, note="", calendar=NO_CALENDAR, send_after=None, for_start=None):

@@ -115,10 +115,12 @@ def free_at(
     *,
     now: datetime | None = None,
     exclude_booking: int | None = None,
+    staff: bool = False,
 ) -> list[int]:
     """Ids of the practitioners free to start `service` at `start`, in id order (the first is booked for
-    "any practitioner"); the same answer as ``slots_for(...).get(start, [])``, from the slot's own range."""
-    not_before, not_after = booking_window(now)
+    "any practitioner"); the same answer as ``slots_for(...).get(start, [])``, from the slot's own range.
+    With ``staff``: from now rather than the minimum notice, and at any start within working hours."""
+    not_before, not_after = booking_window(now, staff=staff)
     if not service.is_active or not service.offers(visit_type) or not not_before <= start <= not_after:
         return []
     tz = timezone.get_default_timezone()
@@ -141,6 +143,15 @@ def free_at(
         max(w[1] for w in windows.values()) + service.buffer,
         exclude_booking,
     )
+    if staff:
+        # Staff may book any start inside working hours (e.g. a free 10:15 clicked on the day calendar), not
+        # only the patient picker's steps; the time it keeps busy (buffer included) must touch no other block.
+        blocked_until = end + service.buffer
+        return [
+            pid
+            for pid in sorted(windows)
+            if not any(b_start < blocked_until and b_end > start for b_start, b_end in busy.get(pid, ()))
+        ]
     rules = {"duration": service.duration, "buffer": service.buffer, "tz": tz}
     return [
         pid
