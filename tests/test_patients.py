@@ -47,7 +47,12 @@ def test_online_request_attaches_only_on_a_strict_match(client, desk_clinic, set
     starts = free_starts(service)
     # Strict: the same person typed a little differently (case, spacing, +tag) -> the same record.
     first = _request(
-        client, service, starts[0], name="  alex   RIVERA ", email="Alex.Rivera+clinic@example.com", phone="416.555.0134"
+        client,
+        service,
+        starts[0],
+        name="  alex   RIVERA ",
+        email="Alex.Rivera+clinic@example.com",
+        phone="416.555.0134",
     )
     # Partial: same email, another phone -> a new record flagged as a possible duplicate.
     second = _request(
