@@ -8,7 +8,7 @@ so the request form, the admin and the commands share one implementation.
 import re
 
 from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Count, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from clinic import phones
@@ -62,7 +62,8 @@ def search(queryset, term):
         match = Q(search_text__contains=digits) if len(digits) >= 3 else Q(pk__in=[])
         e164 = phones.e164(term, strict=False)
         if e164:
-            match |= Q(phone=e164)
+            # The number in any format ("020 7946 0958" for +44…): its digits, through the same index.
+            match |= Q(search_text__contains=e164.lstrip("+"))
         return queryset.filter(match)
     words = fold_name(term).split()
     query = Q()
@@ -123,5 +124,7 @@ def merge(keep, other, *, by):
 
 
 def last_visits(queryset):
-    """The patients in `queryset` with the start of their latest booking (``last_start``)."""
-    return queryset.annotate(last_start=Max("bookings__start"))
+    """The patients in `queryset` with the start of their latest booking (``last_start``): a subquery per row
+    shown (PostgreSQL evaluates it after ORDER BY … LIMIT), not a join grouped over every match."""
+    latest = Booking.objects.filter(patient=OuterRef("pk")).order_by("-start").values("start")[:1]
+    return queryset.annotate(last_start=Subquery(latest))

@@ -56,7 +56,7 @@ class PhoneBookingForm(ChoicesForm):
     )
     phone = forms.CharField(label=_("Phone"), max_length=40, required=False)
     contact_preference = forms.ChoiceField(
-        label=_("Contact by"), choices=ContactPreference.choices, initial=ContactPreference.CALL
+        label=_("Contact by"), choices=ContactPreference.choices, initial=ContactPreference.CALL, required=False
     )
     slot = SlotField()
     telehealth_url = forms.URLField(
@@ -128,7 +128,7 @@ class PhoneBookingForm(ChoicesForm):
             name=data["name"],
             email=data.get("email", "").lower(),
             phone=data.get("phone", ""),
-            contact_preference=data["contact_preference"],
+            contact_preference=data.get("contact_preference") or ContactPreference.CALL,
         )
 
 
@@ -241,9 +241,9 @@ class PhoneBookingMixin:
         clicked = form.cleaned_data.get("slot") if hasattr(form, "cleaned_data") else None
         if refresh or not valid:
             if refresh:
-                form = PhoneBookingForm(
-                    initial={k: v for k, v in request.POST.items() if k not in ("action", "from")}, user=request.user
-                )
+                typed = {k: v for k, v in request.POST.items() if k not in ("action", "from")}
+                typed["email_patient"] = "email_patient" in request.POST
+                form = PhoneBookingForm(initial=typed, user=request.user)
                 choices = PhoneBookingForm(request.POST, user=request.user)
                 choices.is_valid()
             else:

@@ -57,14 +57,21 @@ class Command(BaseCommand):
 
     # --- Patients -------------------------------------------------------------------------------------------
 
-    FIRST = ["Alex", "Sam", "Jordan", "Priya", "Mei", "Omar", "Élise", "Noah", "Aisha", "Lucas", "Sofia", "Chen"]
-    LAST = ["Rivera", "Okafor", "Tremblay", "Nguyen", "Singh", "MacDonald", "Kowalski", "Haddad", "Smith", "Côté"]
+    FIRST = (
+        "Alex Sam Jordan Priya Mei Omar Élise Noah Aisha Lucas Sofia Chen Maria Ahmed Grace Liam Fatima Ethan Yuki "
+        "Olivia Mateo Zoe Daniel Amara Hannah Ravi Chloe Diego Nadia Owen Leila Isaac Ana Tariq Emma Kofi Ines Ben"
+    ).split()
+    LAST = (
+        "Rivera Okafor Tremblay Nguyen Singh MacDonald Kowalski Haddad Smith Côté Garcia Wong Patel Roy Gagnon "
+        "Kim Li Brown Wilson Martin Lee Chen Taylor Anderson Thomas Moreau Fischer Rossi Silva Novak Ivanova Sato "
+        "Mensah Dubois Lopez Khan Ali Murphy Walsh Campbell Stewart Young King Wright Scott Green Baker Adams Nelson"
+    ).split()
 
     def patients(self, total):
         have = Patient.objects.count()
         new = []
         for n in range(have, total):
-            first, last = self.FIRST[n % len(self.FIRST)], self.LAST[(n // len(self.FIRST)) % len(self.LAST)]
+            first, last = self.rng.choice(self.FIRST), self.rng.choice(self.LAST)
             new.append(
                 Patient(
                     name=f"{first} {last} {n}",
