@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils.decorators import method_decorator
 from django.views.generic import TemplateView
 
-from clinic.pagecache import cache_public_page
+from clinic.cache_headers import public_page
 
 from .models import Service
 
@@ -19,7 +19,7 @@ class PolicyPageMixin:
         return ctx
 
 
-@method_decorator(cache_public_page, name="dispatch")
+@method_decorator(public_page, name="dispatch")
 class FeesView(PolicyPageMixin, TemplateView):
     template_name = "booking/patients/fees.html"
 
@@ -29,6 +29,6 @@ class FeesView(PolicyPageMixin, TemplateView):
         return ctx
 
 
-@method_decorator(cache_public_page, name="dispatch")
+@method_decorator(public_page, name="dispatch")
 class CancellationPolicyView(PolicyPageMixin, TemplateView):
     template_name = "booking/patients/cancellation.html"

@@ -1,7 +1,7 @@
-"""The one door to the shared cache: versions, fail-open reads and writes, and per-visitor placeholders.
+"""The one door to the shared cache: versions and fail-open reads and writes.
 
-Every cached thing on the site (public pages, the reused booking form and time fragment, free slots, the
-clinic's facts) goes through here, so one rule holds everywhere:
+Every cached thing on the site (parts of public pages, free slots, the clinic's facts, the booking policy)
+goes through here, so one rule holds everywhere:
 
 * **Fail open.** A cache that is down or misbehaving means "nothing cached": ``get`` answers ``default``,
   ``set``/``add``/``delete`` do nothing, and the page is rendered from the database. Redis is configured with
@@ -13,13 +13,12 @@ clinic's facts) goes through here, so one rule holds everywhere:
 * **Apps say what invalidates what.** The core names no app: each app calls ``bump_on_change(name, models)``
   from its ``AppConfig.ready()``; saving or deleting one of those models (or changing its many-to-many links)
   bumps the version immediately and again when the transaction commits.
-* **Per-visitor values never get stored.** ``swap_out`` replaces values such as the CSRF token or the CSP
-  nonce with placeholders before a body is stored, and ``swap_in`` puts the current visitor's values back.
+
+Whole pages are not kept here: they say in HTTP headers how nginx or a CDN may keep them (cache_headers.py).
 """
 
 import builtins
 import logging
-import re
 import uuid
 
 from django.core.cache import cache
@@ -29,6 +28,8 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 logger = logging.getLogger(__name__)
 
 VERSION_PREFIX = "version:"
+# The version of everything public pages show; apps name the models that change it in AppConfig.ready().
+CONTENT = "content"
 _MISSING = object()
 
 
@@ -113,6 +114,11 @@ def set_versioned(key, value, token, seconds):
     set(key, (token, value), seconds)
 
 
+def content_version():
+    """The current content version (for ``{% cache %}`` keys: see clinic.context_processors)."""
+    return version(CONTENT)
+
+
 # --- Invalidation registry -------------------------------------------------------------------------------------
 
 _watched = {}  # model label (app_label.model_name) -> set of version names
@@ -153,59 +159,3 @@ def _connect():
     post_save.connect(_model_changed, dispatch_uid="caching_post_save")
     post_delete.connect(_model_changed, dispatch_uid="caching_post_delete")
     m2m_changed.connect(_model_changed, dispatch_uid="caching_m2m_changed")
-
-
-# --- Per-visitor placeholders ----------------------------------------------------------------------------------
-
-CSRF_PLACEHOLDER = "__cached_csrf_token__"
-NONCE_PLACEHOLDER = "__cached_csp_nonce__"
-_CSRF_FIELD = re.compile(r'(name="csrfmiddlewaretoken" value=")([^"]+)(")')
-
-
-def swap_out(body, values):
-    """Replace each real value by its placeholder (``values``: placeholder -> real value).
-
-    Returns None when a placeholder is then missing from the body: something unexpected happened, and a
-    body that might still hold a personal value must not be stored.
-    """
-    for placeholder, real in values.items():
-        if real:
-            body = body.replace(real, placeholder)
-        if placeholder not in body:
-            return None
-    return body
-
-
-def swap_in(body, values):
-    """Put the current visitor's values (placeholder -> value) back into a stored body."""
-    for placeholder, value in values.items():
-        body = body.replace(placeholder, value)
-    return body
-
-
-def csrf_out(html):
-    """The form's CSRF token replaced by a placeholder (str bodies)."""
-    return _CSRF_FIELD.sub(lambda m: m.group(1) + CSRF_PLACEHOLDER + m.group(3), html)
-
-
-def csrf_in(html, request):
-    from django.middleware.csrf import get_token
-
-    return html.replace(CSRF_PLACEHOLDER, get_token(request))
-
-
-def nonce_out(body, request):
-    """The response's CSP nonce (``nonce="…"`` attributes) replaced by a placeholder (bytes bodies)."""
-    nonce = getattr(request, "_csp_nonce", None)
-    if isinstance(nonce, str) and nonce:
-        return body.replace(b'nonce="' + nonce.encode() + b'"', b'nonce="' + NONCE_PLACEHOLDER.encode() + b'"')
-    return body
-
-
-def nonce_in(body, request):
-    """This request's CSP nonce put back into a stored body (bytes), so it matches this response's header."""
-    placeholder = NONCE_PLACEHOLDER.encode()
-    if placeholder not in body:
-        return body
-    nonce = getattr(request, "csp_nonce", None)
-    return body.replace(placeholder, str(nonce).encode() if nonce is not None else b"")

@@ -9,7 +9,7 @@ from django.test import RequestFactory
 from articles.models import Article
 from booking.models import Booking, Service
 from booking.slots import AVAILABILITY
-from clinic import caching, pagecache
+from clinic import caching
 from clinic.facts import FACTS
 from clinic.models import ClinicProfile, Practitioner
 
@@ -42,8 +42,8 @@ def test_an_evicted_version_never_revives_old_entries():
 
 
 def test_each_app_registers_what_invalidates_its_entries():
-    assert pagecache.CONTENT in caching.names_for(Article)
-    assert pagecache.CONTENT in caching.names_for(Service)
+    assert caching.CONTENT in caching.names_for(Article)
+    assert caching.CONTENT in caching.names_for(Service)
     assert AVAILABILITY in caching.names_for(Service)
     assert AVAILABILITY in caching.names_for(Practitioner)
     assert FACTS in caching.names_for(ClinicProfile)
