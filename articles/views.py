@@ -204,6 +204,8 @@ class ArticleDetailView(BreadcrumbMixin, DetailView):
     context_object_name = "article"
 
     def can_preview(self):
+        if settings.SESSION_COOKIE_NAME not in self.request.COOKIES:
+            return False  # no session to look up, so the public page does not vary on the Cookie header
         user = self.request.user
         return user.is_authenticated and user.is_staff and user.has_perm("articles.view_article")
 

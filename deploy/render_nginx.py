@@ -37,8 +37,23 @@ http {{
 """
 
 
-def render(*, server_name, upstreams, cert, key, http_port=80, https_port=443, extra=""):
+def render(
+    *,
+    server_name,
+    upstreams,
+    cert,
+    key,
+    http_port=80,
+    https_port=443,
+    extra="",
+    cache_dir="/var/cache/nginx/clinic",
+    cache_size="256m",
+    rate_limit_exempt=(),
+):
     values = {
+        "CACHE_DIR": str(cache_dir),
+        "CACHE_SIZE": cache_size,
+        "RATE_LIMIT_EXEMPT": "\n".join(f"    {address} 1;" for address in rate_limit_exempt),
         "SERVER_NAME": server_name,
         "UPSTREAM_SERVERS": "\n".join(f"    server {address} max_fails=1 fail_timeout=5s;" for address in upstreams),
         "HTTP_PORT": str(http_port),
@@ -74,6 +89,8 @@ def main(argv=None):
     parser.add_argument("--key", required=True)
     parser.add_argument("--http-port", type=int, default=80)
     parser.add_argument("--https-port", type=int, default=443)
+    parser.add_argument("--cache-dir", default="/var/cache/nginx/clinic", help="where nginx keeps cached pages")
+    parser.add_argument("--cache-size", default="256m", help="the page cache's size limit on disk")
     parser.add_argument("--standalone", metavar="DIR", help="write DIR/nginx.conf and DIR/clinic.conf")
     args = parser.parse_args(argv)
     text = render(
@@ -83,6 +100,8 @@ def main(argv=None):
         key=args.key,
         http_port=args.http_port,
         https_port=args.https_port,
+        cache_dir=Path(args.standalone).resolve() / "cache" if args.standalone else args.cache_dir,
+        cache_size=args.cache_size,
     )
     if args.standalone:
         print(write_standalone(args.standalone, text))

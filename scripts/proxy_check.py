@@ -10,6 +10,10 @@ here) in front of two gunicorn instances sharing PostgreSQL and Redis.
    The same attack straight at one gunicorn instance is timed too, for comparison.
 3. The MDN HTTP Observatory grades the site through the proxy (scripts/observatory.mjs drives its library);
    the grade must be A+.
+4. The page cache, as an attacker would try it: public pages are served from nginx's cache (HIT) with a 304 for
+   a matching ETag, HEAD included; nothing with a form token, a session or patient data ever comes from it
+   (cookies, odd query strings, HEAD, conditional requests, a signed-in staff member, a patient's own page), and
+   staff see an edit at once while the public keeps the cached copy for at most s-maxage.
 
 Environment: as cluster_check.py, plus PROXY_PORTS (http,https; default 8380,8443). Needs nginx and openssl
 (Debian packages) and node with npm's packages installed (npm ci).
@@ -17,6 +21,7 @@ Environment: as cluster_check.py, plus PROXY_PORTS (http,https; default 8380,844
 
 import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -99,6 +104,7 @@ class ProxyStack:
                 self.nginx.kill()
 
     def checks(self):
+        check_page_cache()
         check_proxy_basics()
         check_slow_clients(self.cert)
         check_observatory(self.cert)
@@ -128,6 +134,97 @@ def check_proxy_basics():
         replies = pool.map(lambda _i: cc.request(0, "GET", "/robots.txt", client_ip="198.51.100.98"), range(240))
         statuses = [reply[0] for reply in replies]
     cc.report(429 in statuses, "nginx: request rate per client limited (429 after the burst)", f"{statuses.count(429)}")
+
+
+# --- The page cache, tried as an attacker ---------------------------------------------------------------------
+
+CACHED = ("HIT", "STALE", "UPDATING", "REVALIDATED")
+
+
+def _get(path, ip, method="GET", **headers):
+    status, got, text, cookies = cc.request(0, method, path, client_ip=ip, headers=headers)
+    return status, {k: v[0] for k, v in got.items()}, text, cookies
+
+
+def _from_cache(headers):
+    return headers.get("x-cache-status", "") in CACHED
+
+
+def check_page_cache():
+    ip = "198.51.100.60"
+    for path in ("/", "/articles/", "/treatments/", "/contact/", "/sitemap.xml"):
+        _get(path, ip)
+        status, headers, _text, cookies = _get(path, ip)
+        cache_control = headers.get("cache-control", "")
+        cc.report(
+            status == 200 and _from_cache(headers) and "public" in cache_control and "s-maxage=" in cache_control
+            and not cookies,
+            f"nginx: {path} served from the page cache, public, no cookie",
+            f"{status} {headers.get('x-cache-status')} {cache_control}",
+        )  # fmt: skip
+    status, headers, text, _c = _get("/articles/", ip)
+    etag = headers.get("etag", "")
+    conditional = _get("/articles/", ip, **{"If-None-Match": etag})
+    head = _get("/articles/", ip, method="HEAD")
+    cc.report(
+        etag.startswith('"') and conditional[0] == 304 and _from_cache(conditional[1]),
+        "nginx: a matching strong ETag gets 304 from the cache",
+        f"{etag} → {conditional[0]} {conditional[1].get('x-cache-status')}",
+    )
+    cc.report(head[0] == 200 and head[2] == "" and _from_cache(head[1]), "nginx: HEAD answered from the cache, no body")
+
+    # Never from the cache: anything with a form token, a session, messages or patient data, and odd URLs.
+    manage_links = list(cc.PATIENT_PAGES)
+    odd = ["/book/", "/book/?service=x", "/book/?visit=telehealth", "/book/times/?service=1", "/admin/login/",
+           "/?utm_source=mail", "/articles/?treatment=made-up", "/articles/?q=cramps", "/articles/?page=1&page=1",
+           "/contact/?x=%3Cscript%3E", "/no-such-page/", "/articles/no-such-article/"]  # fmt: skip
+    leaks = []
+    for path in odd + manage_links:
+        for attempt in range(2):
+            for extra in ({}, {"If-None-Match": etag}, {"Cookie": "messages=x"}):
+                for method in ("GET", "HEAD"):
+                    status, headers, text, _c = _get(path, f"198.51.100.{62 + attempt}", method, **extra)
+                    if _from_cache(headers) or "public" in headers.get("cache-control", ""):
+                        leaks.append(f"{method} {path} {extra} → {status} {headers.get('x-cache-status')}")
+                    if "csrfmiddlewaretoken" in text and "no-store" not in headers.get("cache-control", ""):
+                        leaks.append(f"{method} {path}: a form token in a storable page")
+    cc.report(not leaks, "nginx: no form page, odd query string, error or admin page is ever served from the cache",
+              "; ".join(leaks[:5]))  # fmt: skip
+    tokens = {cc.hidden(_get("/book/", "198.51.100.66")[2], "csrfmiddlewaretoken") for _ in range(3)}
+    cc.report(len(tokens) == 3, "nginx: every visitor gets a fresh form token on /book/", f"{len(tokens)} distinct")
+
+    # A session or messages cookie or credentials: the cache is neither read nor written.
+    for name, headers in (
+        ("a session cookie", {"Cookie": "__Host-sessionid=forged"}),
+        ("a messages cookie", {"Cookie": "a=1; messages=forged"}),
+        ("an Authorization header", {"Authorization": "Basic Zm9vOmJhcg=="}),
+    ):
+        status, got, _text, _c = _get("/contact/", "198.51.100.67", **headers)
+        cc.report(
+            got.get("x-cache-status") == "BYPASS" and "no-store" in got.get("cache-control", ""),
+            f"nginx: a request with {name} bypasses the cache and is private, no-store",
+            f"{got.get('x-cache-status')} {got.get('cache-control')}",
+        )
+
+    # Staff see an edit at once; the public keeps the cached copy for at most s-maxage.
+    staff = cc.Browser("198.51.100.68")
+    _s, _h, html = staff.go(0, "GET", "/admin/login/?next=/admin/")
+    form = {"csrfmiddlewaretoken": cc.hidden(html, "csrfmiddlewaretoken"), "username": cc.STAFF_USER,
+            "password": cc.STAFF_PASSWORD, "next": "/admin/"}  # fmt: skip
+    staff.go(0, "POST", "/admin/login/?next=/admin/", form)
+    _get("/contact/", ip)
+    before = _get("/contact/", ip)
+    cc.manage(cc.environment(), "shell", "-c", "from clinic.models import ClinicProfile as P; p = P.objects.get(); "
+              "p.tagline = 'Edited by the front desk just now'; p.save()")  # fmt: skip
+    _s, staff_headers, staff_html = staff.go(0, "GET", "/contact/")
+    public = _get("/contact/", ip)
+    max_age = int(re.search(r"s-maxage=(\d+)", before[1].get("cache-control", "")).group(1))
+    cc.report(
+        "Edited by the front desk" in staff_html and "Edited by the front desk" not in public[2]
+        and _from_cache(public[1]) and max_age <= 60,
+        f"nginx: staff see an edit at once; the public gets the cached page (s-maxage={max_age} s)",
+        f"staff {staff_headers.get('x-cache-status')}, public {public[1].get('x-cache-status')}",
+    )  # fmt: skip
 
 
 # --- Slow clients --------------------------------------------------------------------------------------------
