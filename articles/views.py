@@ -132,7 +132,11 @@ class ArticleListView(BreadcrumbMixin, PublishedArticlesMixin, ListView):
 
     @cached_property
     def filter_options(self):
-        return {"treatment": list(Treatment.objects.all()), "condition": list(Condition.objects.all())}
+        # Only what the filter menus show: a treatment's or condition's own texts are long and never read here.
+        return {
+            "treatment": list(Treatment.objects.only("slug", "name", "order")),
+            "condition": list(Condition.objects.only("slug", "name", "order")),
+        }
 
     @cached_property
     def active_filters(self):
@@ -150,7 +154,7 @@ class ArticleListView(BreadcrumbMixin, PublishedArticlesMixin, ListView):
         return clean_query(self.request.GET.get("q"))
 
     def get_queryset(self):
-        qs = self.published_articles().prefetch_related("conditions")
+        qs = self.published_articles()  # a card shows no conditions: nothing to prefetch
         active, _unknown = self.active_filters
         if active["treatment"]:
             qs = qs.filter(treatment=active["treatment"])

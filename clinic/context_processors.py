@@ -4,7 +4,6 @@ from django.utils.functional import SimpleLazyObject
 from .caching import content_version
 from .facts import get_facts
 
-
 NAV_SECTIONS = ("/treatments/", "/articles/", "/team/")
 
 
