@@ -8,7 +8,7 @@ goes through here, so one rule holds everywhere:
   ``IGNORE_EXCEPTIONS`` as well; the guard here covers any backend and is the only ``try`` around a cache call.
 * **Versions, not deletions.** A *version* is a random token kept in the cache under ``version_key(name)``.
   Entries are either keyed on the current token (``version(name)`` inside the key) or store it beside the
-  value (``get_versioned`` / ``set_versioned``, one round trip for both). ``bump(name)`` replaces the token, so
+  value (``get_versioned`` / ``set_versioned``). ``bump(name)`` replaces the token, so
   every server instance sharing the cache stops using the old entries at once.
 * **Apps say what invalidates what.** The core names no app: each app calls ``bump_on_change(name, models)``
   from its ``AppConfig.ready()``; saving or deleting one of those models (or changing its many-to-many links)
@@ -49,10 +49,6 @@ def get(key, default=None):
     return default if found is _MISSING else found
 
 
-def get_many(keys):
-    return _guarded("get_many", {}, list(keys))
-
-
 def set(key, value, seconds):  # noqa: A001  (reads as caching.set)
     """Store ``value`` for ``seconds`` (None = until replaced)."""
     _guarded("set", None, key, value, seconds)
@@ -78,13 +74,10 @@ def _new_token():
     return uuid.uuid4().hex[:16]
 
 
-def version(name, found=None):
-    """The current token of ``name``, created if missing (an evicted token must never revive old entries).
-
-    ``found`` is the result of a ``get_many`` that included ``version_key(name)``, to save a round trip.
-    """
+def version(name):
+    """The current token of ``name``, created if missing (an evicted token must never revive old entries)."""
     key = version_key(name)
-    token = found.get(key) if found is not None else get(key)
+    token = get(key)
     if token is None:
         add(key, _new_token(), None)
         token = get(key) or _new_token()  # cache down: a token nothing is stored under
@@ -98,15 +91,9 @@ def bump(name):
 
 def get_versioned(name, key):
     """``(value, current token)``; value is None when absent or stored under an older token."""
-    found = get_many([version_key(name), key])
-    token = version(name, found)
-    return current(found, key, token), token
-
-
-def current(found, key, token):
-    """The value ``set_versioned`` stored under ``key`` for ``token``, from a ``get_many`` result; else None."""
-    entry = found.get(key)
-    return entry[1] if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == token else None
+    token = version(name)
+    entry = get(key)
+    return (entry[1] if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == token else None), token
 
 
 def set_versioned(key, value, token, seconds):

@@ -4,7 +4,6 @@
     python scripts/bench.py                        # SQLite (build/bench/), about 4 minutes
     DATABASE_URL=postgres://u@host/db python scripts/bench.py   # the site on PostgreSQL (database <db>_bench)
     python scripts/bench.py --site build/old-site  # the same bench against another checkout of the site
-    python scripts/bench.py --before dde6d16       # that commit's tree, then this checkout, side by side
     python scripts/bench.py --duration 10 --port 9400
 
 What it does:
@@ -22,11 +21,16 @@ What it does:
    a share of the mean of the floor runs just before and after it, so that load from other processes mostly
    cancels out. wrk (Debian package `wrk`) with 8 connections, 1 s warm-up, 5 s measured per run; the booking
    POST uses a small Python client (CSRF cookie + token, one free slot per request).
-4. Targets: the article with the page cache off on the content alone, then `seed_bench_data` (500 articles,
-   20 practitioners, 10,000 bookings) and every other target; "home while staff edit" saves an article every
-   second during the run (each save empties the page cache); then the site once more under its shipped
-   gunicorn.conf.py (only the bind address changed), home page, with worker restarts counted.
-5. The article page's weight on the wire, as a browser asks for it (Accept-Encoding: gzip, br).
+4. Targets at gunicorn (what nginx sends on a miss; Django keeps no whole pages): the article on the content
+   alone, then `seed_bench_data` (500 articles, 20 practitioners, 10,000 bookings) and the article, the article
+   list, home while staff save an article every second (each save renews the content version), booking POSTs;
+   then the article under the shipped gunicorn.conf.py (only the bind address changed; worker restarts counted).
+5. The **shipped stack**: nginx with deploy/nginx/clinic.conf (TLS with a certificate made here, its page
+   cache) in front of that shipped gunicorn, run unprivileged from build/bench/nginx/; page-cache hits on home,
+   article, treatment and article list over HTTPS. The bench's copy of the config exempts 127.0.0.1 from the
+   per-client page rate (20 r/s, which would answer wrk with 429s), through the template's allow-list; nothing
+   else differs. Hits are reported as multiples of the floor's /plain/.
+6. The article page's weight on the wire, as a browser asks for it (Accept-Encoding: gzip, br).
 
 Prints the table (and `--markdown` the README table) and writes build/bench/results.json (the previous results
 are kept as results.prev.json). Budgets are reported, not enforced: this is a command, never a test in CI.
@@ -230,12 +234,8 @@ def probe(site):
     from articles.models import Article, Treatment
     from booking.forms import encode_slot
     from booking.models import Service, VisitType
+    from booking.slots import slots_for
     from clinic.models import Location
-
-    try:
-        from booking.slots import slots_for
-    except ImportError:  # an older checkout (--before), where availability.py held the database side too
-        from booking.availability import slots_for
 
     service = Service.objects.filter(slug="bench-any-60").first()  # seed_bench_data makes it
     location = Location.objects.filter(is_active=True).order_by("order", "pk").first()
@@ -832,7 +832,6 @@ def main(argv=None):
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--port", type=int, help="first of three consecutive ports to use (default: any free)")
     parser.add_argument("--site", help="another checkout of the site to measure (default: this one)")
-    parser.add_argument("--before", metavar="COMMIT", help="first run the whole bench on COMMIT's tree, then compare")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     parser.add_argument("--workers-sweep", help="also run the shipped config with these worker counts (2,3,5)")
     parser.add_argument("--only", help="measure only targets whose name contains one of these words (a,b,…)")
@@ -847,55 +846,7 @@ def main(argv=None):
         return edit_loop(site, args.edit_loop)
     if args.report:
         return print_report(json.loads(Path(args.report).read_text()), args.markdown)
-    if args.before:
-        return compare(args)
     return run(args)
-
-
-def export_commit(commit):
-    """The tree of `commit` in build/bench/before-<commit> (git archive: files only, nothing generated)."""
-    sha = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", commit], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    target = BUILD / f"before-{sha}"
-    if not target.exists():
-        target.mkdir(parents=True)
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", sha], capture_output=True, check=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
-    return target
-
-
-def compare(args):
-    """`--before COMMIT`: the whole bench for that commit's tree, then for this checkout, then both side by side."""
-    before_site = export_commit(args.before)
-    log(f"== before: {args.before} ({before_site})")
-    before = run(argparse.Namespace(**{**vars(args), "site": str(before_site)}))
-    shutil.copy(BUILD / "results.json", BUILD / "results.before.json")
-    log("== after: this checkout")
-    after = run(argparse.Namespace(**{**vars(args), "site": None}))
-    print_comparison(before, after, args.markdown)
-    return after
-
-
-def print_comparison(before, after, markdown=False):
-    print(f"\nBefore {before['commit']} and after {after['commit']}, each as a share of its own floor runs:")
-    rows = [("target", "before", "after", "after req/s", "after p95 ms", "after p99 ms")]
-    for r in after["targets"]:
-        old = _row(before, r["name"])
-        rows.append((r["name"], f"{old['share']:.1%}" if old else "-", f"{r['share']:.1%}", f"{r['rps']:.0f}",
-                     f"{r['p95_ms']:.1f}", f"{r['p99_ms']:.1f}"))  # fmt: skip
-    if markdown:
-        print("| " + " | ".join(rows[0]) + " |\n|" + "---|" * len(rows[0]))
-        for row in rows[1:]:
-            print("| " + " | ".join(row) + " |")
-    else:
-        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-        for row in rows:
-            print(
-                "  ".join(
-                    v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))
-                )
-            )
 
 
 if __name__ == "__main__":
