@@ -7,20 +7,17 @@ nothing personal went into it, and ``CacheHeadersMiddleware`` says so:
 
 ``ConditionalGetMiddleware`` then adds a strong ETag and answers a matching ``If-None-Match`` with 304.
 
-Everything else is ``private, no-store`` (``add_never_cache_headers``): any page that is not opted in, any
-request with a session or messages cookie or an ``Authorization`` header, anything but GET/HEAD, any response that
-is not a 200, sets a cookie, used the CSRF token (a form), wrote to the session, or says ``private``/``no-store``
-itself (a draft preview, an unknown filter value), and any request with a query parameter the page does not read
-or one given twice. So neither a proxy nor a browser keeps a page with a form token, a session, messages or
-patient data, and nobody can fill a cache with made-up URLs.
+Everything else is ``private, no-store``: pages not opted in; requests with a session or messages cookie or an
+``Authorization`` header, or not GET/HEAD, or with a query parameter the page does not read (or twice); responses
+that are not a 200, set a cookie, used the CSRF token (a form), wrote to the session, or say ``private`` or
+``no-store`` themselves (a draft preview, an unknown filter value). So no proxy or browser keeps a page with a
+form token, a session, messages or patient data, and nobody can fill a cache with made-up URLs.
 """
 
 from functools import wraps
 
 from django.conf import settings
 from django.utils.cache import add_never_cache_headers, patch_cache_control
-
-PERSONAL_COOKIES = ("messages",)  # and SESSION_COOKIE_NAME
 
 
 def public_page(view=None, *, query=()):
@@ -41,10 +38,10 @@ def public_page(view=None, *, query=()):
 
 
 def is_personal_request(request):
-    if request.method not in ("GET", "HEAD") or "HTTP_AUTHORIZATION" in request.META:
-        return True
+    """Not a GET or HEAD, or credentials, or a session or messages cookie (django.contrib.messages' name)."""
     cookies = request.COOKIES
-    return settings.SESSION_COOKIE_NAME in cookies or any(name in cookies for name in PERSONAL_COOKIES)
+    personal = "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in cookies or "messages" in cookies
+    return personal or request.method not in ("GET", "HEAD")
 
 
 def is_shareable(request, response):

@@ -10,6 +10,8 @@ the site, for running nginx as an ordinary user (``nginx -p DIR -c DIR/nginx.con
 """
 
 import argparse
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -79,6 +81,30 @@ def write_standalone(run_dir, site_text):
     conf = run / "nginx.conf"
     conf.write_text(STANDALONE.format(run=run))
     return conf
+
+
+def make_certificate(directory, host):
+    """A self-signed certificate for ``host`` (the proxy check and the bench), made with openssl."""
+    cert, key = Path(directory) / "tls.crt", Path(directory) / "tls.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={host}",
+         "-addext", f"subjectAltName=DNS:{host}", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def start_standalone(run_dir, site_text):
+    """``write_standalone``, ``nginx -t``, then nginx in the foreground of a new session (the caller stops it)."""
+    conf = write_standalone(run_dir, site_text)
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    test = subprocess.run([nginx, "-t", "-p", str(run_dir), "-c", str(conf)], capture_output=True, text=True)
+    if test.returncode != 0:
+        raise SystemExit("nginx refused the configuration:\n" + test.stderr)
+    return subprocess.Popen(
+        [nginx, "-p", str(run_dir), "-c", str(conf), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
 
 
 def main(argv=None):

@@ -258,7 +258,7 @@ def probe(site):
 
 
 def edit_loop(site, every):
-    """Save an article every `every` seconds (a staff edit: each save empties the page cache) until killed."""
+    """Save an article every `every` seconds (a staff edit: each save renews the content version) until killed."""
     _django(site)
     from articles.models import Article
 
@@ -324,16 +324,6 @@ class Server:
         self.logfile.close()
 
 
-def make_certificate(directory):
-    cert, key = Path(directory) / "tls.crt", Path(directory) / "tls.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-         "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
 class Nginx:
     """The shipped deploy/nginx/clinic.conf (TLS, page cache) in front of the shipped gunicorn, run unprivileged.
 
@@ -350,18 +340,12 @@ class Nginx:
         run_dir = BUILD / "nginx"
         shutil.rmtree(run_dir, ignore_errors=True)
         run_dir.mkdir(parents=True)
-        cert, key = make_certificate(run_dir)
+        cert, key = render_nginx.make_certificate(run_dir, "127.0.0.1")
         site = render_nginx.render(
             server_name="127.0.0.1", upstreams=[f"127.0.0.1:{upstream_port}"], cert=cert, key=key,
             http_port=http_port, https_port=https_port, cache_dir=run_dir / "cache", rate_limit_exempt=["127.0.0.1"],
         )  # fmt: skip
-        conf = render_nginx.write_standalone(run_dir, site)
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        self.logpath = run_dir / "error.log"
-        self.proc = subprocess.Popen(
-            [nginx, "-p", str(run_dir), "-c", str(conf), "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+        self.proc = render_nginx.start_standalone(run_dir, site)
         deadline = time.time() + 15
         while time.time() < deadline:
             with contextlib.suppress(OSError, http.client.HTTPException):
@@ -369,7 +353,7 @@ class Nginx:
                     return
             time.sleep(0.2)
         self.stop()
-        raise SystemExit(f"nginx did not start; see {self.logpath}")
+        raise SystemExit(f"nginx did not start; see {run_dir / 'error.log'}")
 
     def stop(self):
         if self.proc.poll() is None:
@@ -691,13 +675,6 @@ def run(args):
         ):
             runner.measure(name, nginx, path, "HTTPS, shipped stack")
         out["page_weight"] = page_weight(nginx.port, article)
-        for workers in [int(n) for n in (args.workers_sweep or "").split(",") if n.strip()]:
-            shipped.stop()
-            servers.remove(shipped)
-            sweep_env = {**env, "GUNICORN_WORKERS": str(workers)}
-            shipped = Server("shipped", site, sweep_env, ["-c", "gunicorn.conf.py"], ports[2]).wait_ready("/robots.txt")
-            servers.append(shipped)
-            runner.measure(f"article, shipped config, {workers} workers", shipped, article, "GUNICORN_WORKERS")
     finally:
         for server in servers:
             server.stop()
@@ -833,7 +810,6 @@ def main(argv=None):
     parser.add_argument("--port", type=int, help="first of three consecutive ports to use (default: any free)")
     parser.add_argument("--site", help="another checkout of the site to measure (default: this one)")
     parser.add_argument("--markdown", action="store_true", help="print the table as Markdown")
-    parser.add_argument("--workers-sweep", help="also run the shipped config with these worker counts (2,3,5)")
     parser.add_argument("--only", help="measure only targets whose name contains one of these words (a,b,…)")
     parser.add_argument("--report", help="print the table of a results.json again, without measuring")
     parser.add_argument("--probe", action="store_true", help=argparse.SUPPRESS)
