@@ -58,6 +58,7 @@ class ProxyStack:
             key=key,
             http_port=HTTP_PORT,
             https_port=HTTPS_PORT,
+            cache_dir=self.run_dir / "cache",
         )
         self.nginx = render_nginx.start_standalone(self.run_dir, site)
         cc.PROXY = {"http": HTTP_PORT, "https": HTTPS_PORT, "cafile": str(self.cert)}
