@@ -17,6 +17,7 @@ from django.views.decorators.debug import sensitive_post_parameters, sensitive_v
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.generic import TemplateView
 
+from clinic import datetimes
 from clinic.facts import get_facts
 from clinic.models import OpeningHours, Practitioner
 from clinic.pagecache import cache_public_page
@@ -296,7 +297,7 @@ def manage_view(request, token, booking):
 def reply_by(requested_at):
     """The next day the clinic is open after a request arrives: the latest day staff reply by."""
     open_days = {h.weekday for h in OpeningHours.objects.all() if not h.is_closed} or {0, 1, 2, 3, 4}
-    day = timezone.localtime(requested_at).date()
+    day = datetimes.local_date(requested_at)
     closed = set(
         Closure.objects.filter(date__gt=day, date__lte=day + timedelta(days=30)).values_list("date", flat=True)
     )
