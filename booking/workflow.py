@@ -9,11 +9,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from clinic import datetimes
+from clinic.db import retry_lost_races, transaction_lock
 
 from .models import Booking, BookingEvent, BookingPolicy, BookingStatus, VisitType
 from .notifications import emails, reminders
-from .notifications.mailboxes import lock_address, normalise_email
-from .races import retry_lost_races
+from .notifications.mailboxes import normalise_email
 from .scheduling.slotcheck import free_at
 
 PATIENT = "patient"
@@ -136,7 +136,7 @@ def request_booking(
         location = None
     email_key = normalise_email(patient.email)
     with transaction.atomic():
-        lock_address(email_key)
+        transaction_lock(email_key)
         open_count = Booking.objects.active().filter(email_key=email_key, start__gte=now).count()
         if open_count >= settings.BOOKING_MAX_OPEN_PER_EMAIL:
             raise TooManyOpen
