@@ -17,7 +17,7 @@ from booking.notifications import outbox
 from booking.notifications.reminders import plan_missing, reminder_time
 from tests.factories import FrontDeskClinic
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 TZ = ZoneInfo("America/Toronto")
 # A Wednesday morning in the clinic's zone; every test here runs at a fixed moment.
@@ -197,3 +197,36 @@ def test_the_worker_plans_reminders_for_bookings_confirmed_without_one(clinic):
     assert "reminders planned: 1" in run("send_reminders")
     assert plan_missing() == 0
     assert OutboxEmail.objects.get(kind="reminder").send_after == at(10, 18)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_runs_plan_one_reminder_each():
+    """Several workers planning at once (PostgreSQL, real transactions): still exactly one reminder each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    from booking.notifications.reminders import plan_missing
+    from tests.factories import FRONT_DESK_HOURS, local, make_booking, make_clinic, make_practitioner, make_service
+
+    # No staff user here: a transactional test may run after another one flushed the groups.
+    _profile, location = make_clinic()
+    practitioner = make_practitioner("Pat Lee", location=location, hours=FRONT_DESK_HOURS)
+    service = make_service([practitioner])
+    bookings = [
+        make_booking(practitioner, service, local(1, 8 + i), status=BookingStatus.CONFIRMED, location=location)
+        for i in range(5)
+    ]
+
+    def one_run(_):
+        try:
+            return plan_missing()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        queued = sum(pool.map(one_run, range(4)))
+    assert queued == 5
+    for booking in bookings:
+        assert OutboxEmail.objects.filter(kind="reminder", booking=booking).count() == 1
