@@ -208,6 +208,8 @@ BOOKING_HORIZON_DAYS = env_int("BOOKING_HORIZON_DAYS", 60)
 BOOKING_CANCEL_NOTICE_HOURS = env_int("BOOKING_CANCEL_NOTICE_HOURS", 24)
 BOOKING_LINK_DAYS_AFTER = env_int("BOOKING_LINK_DAYS_AFTER", 30)  # the patient's link stops working after this
 BOOKING_RATE_LIMIT = env_int("BOOKING_RATE_LIMIT", 5)  # requests per client address per hour
+# django-ratelimit counts in the shared cache; a cache outage must not stop patients booking.
+RATELIMIT_FAIL_OPEN = True
 BOOKING_MAX_OPEN_PER_EMAIL = env_int("BOOKING_MAX_OPEN_PER_EMAIL", 3)
 BOOKING_MIN_SECONDS_TO_SUBMIT = env_int("BOOKING_MIN_SECONDS_TO_SUBMIT", 3)
 EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 5)
