@@ -32,6 +32,11 @@ def env_int(name, default):
     return int(value) if value.strip() else default
 
 
+def env_float(name, default):
+    value = os.environ.get(name, "")
+    return float(value) if value.strip() else default
+
+
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -216,8 +221,8 @@ EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 5)
 # The email worker (manage.py run_worker): first retry after this many seconds, doubling each time (max 1 h);
 # a row claimed by a worker that died is claimed again after the lease; the worker polls this often.
 EMAIL_RETRY_BASE_SECONDS = env_int("EMAIL_RETRY_BASE_SECONDS", 60)
-EMAIL_CLAIM_LEASE_SECONDS = env_int("EMAIL_CLAIM_LEASE_SECONDS", 300)
-WORKER_POLL_SECONDS = env_int("WORKER_POLL_SECONDS", 2)
+EMAIL_CLAIM_LEASE_SECONDS = env_float("EMAIL_CLAIM_LEASE_SECONDS", 300)
+WORKER_POLL_SECONDS = env_float("WORKER_POLL_SECONDS", 2)  # fractions too, e.g. 0.5
 # Reminders: the day before at this hour (clinic time); confirmed later than that, this many hours before
 # the visit instead (0 = no late reminder).
 BOOKING_REMINDER_HOUR = env_int("BOOKING_REMINDER_HOUR", 18)
