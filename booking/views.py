@@ -10,22 +10,45 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
+from django.views.generic import TemplateView
+from django_ratelimit.core import is_ratelimited
 
+from clinic import datetimes
+from clinic.client_address import client_address
 from clinic.facts import get_facts
 from clinic.models import OpeningHours, Practitioner
+from clinic.cache_headers import public_page
 
-from . import ratelimit, reminders, workflow
-from .calendar import booking_ics
+from . import workflow
 from .forms import BookingForm, ChoicesForm, MoveForm
 from .models import Booking, Closure, Service, VisitType
-from .picker import build_picker, move_picker
+from .notifications import reminders
+from .notifications.ics import booking_ics
+from .scheduling.picker import build_picker, move_picker
 from .tokens import read_token
 
 THANKS_COOKIE = "booking_thanks"
+
+
+def over_rate_limit(request):
+    """Count one booking request against its client's hourly limit (BOOKING_RATE_LIMIT); True when over it.
+
+    django-ratelimit increments first and compares after, with the shared cache's atomic INCR, so concurrent
+    requests on any instance each get their own number. Keyed on the trusted client address (hashed into the
+    cache key); when the cache is down it fails open (RATELIMIT_FAIL_OPEN): patients can still book.
+    """
+    return is_ratelimited(
+        request,
+        group="booking-request",
+        key=lambda _group, req: client_address(req),
+        rate=lambda _group, _req: (settings.BOOKING_RATE_LIMIT, 60 * 60),
+        increment=True,
+    )
 
 
 def slot_taken_message():
@@ -103,11 +126,11 @@ def request_view(request):
         return redirect("booking:manage", token=existing.manage_token())
 
     if form.is_bot():
-        ratelimit.take(request)
+        over_rate_limit(request)  # a bot's attempt counts too
         form.add_error(None, _("Sorry, we couldn't accept this request. Please try again or call us."))
     elif form.is_valid():
         # Counted before the save (increment, then compare): concurrent requests cannot all pass.
-        if not ratelimit.take(request):
+        if over_rate_limit(request):
             form.add_error(
                 None, _("We've received several requests from your connection. Please call us to book more.")
             )
@@ -261,7 +284,7 @@ def manage_view(request, token, booking):
 def reply_by(requested_at):
     """The next day the clinic is open after a request arrives: the latest day staff reply by."""
     open_days = {h.weekday for h in OpeningHours.objects.all() if not h.is_closed} or {0, 1, 2, 3, 4}
-    day = timezone.localtime(requested_at).date()
+    day = datetimes.local_date(requested_at)
     closed = set(
         Closure.objects.filter(date__gt=day, date__lte=day + timedelta(days=30)).values_list("date", flat=True)
     )
@@ -332,3 +355,30 @@ def calendar_view(request, token, booking):
     response = HttpResponse(booking_ics(booking), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="appointment-{booking.reference}.ics"'
     return response
+
+
+# --- The patient information pages that describe the booking rules: fees and the cancellation policy.
+# Both read the late-cancellation window from BOOKING_CANCEL_NOTICE_HOURS, the setting
+# `Booking.patient_can_change` enforces, so the policy a patient reads is the one the site applies.
+
+
+class PolicyPageMixin:
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["cancel_notice_hours"] = settings.BOOKING_CANCEL_NOTICE_HOURS
+        return ctx
+
+
+@method_decorator(public_page, name="dispatch")
+class FeesView(PolicyPageMixin, TemplateView):
+    template_name = "booking/patients/fees.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["services"] = Service.objects.active().order_by("order", "name")
+        return ctx
+
+
+@method_decorator(public_page, name="dispatch")
+class CancellationPolicyView(PolicyPageMixin, TemplateView):
+    template_name = "booking/patients/cancellation.html"

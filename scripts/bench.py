@@ -234,7 +234,7 @@ def probe(site):
     from articles.models import Article, Treatment
     from booking.forms import encode_slot
     from booking.models import Service, VisitType
-    from booking.slots import slots_for
+    from booking.scheduling.availability import slots_for
     from clinic.models import Location
 
     service = Service.objects.filter(slug="bench-any-60").first()  # seed_bench_data makes it

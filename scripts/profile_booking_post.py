@@ -78,7 +78,7 @@ def main():
 
     from booking.forms import encode_slot
     from booking.models import Service, VisitType
-    from booking.slots import slots_for
+    from booking.scheduling.availability import slots_for
     from clinic.models import Location
 
     service = Service.objects.get(slug="bench-any-60")

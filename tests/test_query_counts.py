@@ -1,7 +1,7 @@
 """Query counts that do not grow with the data: every public page and every admin list, measured with a little
 and with a lot of content. (A hit in nginx or a CDN never reaches Django at all.)
 
-tests/test_articles_queries.py pins the exact numbers for the article pages; here every other public page and
+tests/articles/test_queries.py pins the exact numbers for the article pages; here every other public page and
 every admin changelist must cost the same at both sizes.
 """
 
@@ -42,7 +42,7 @@ EXPECTED = {
     "/articles/?q=cramps": 4,  # a search renders its cards every time
     "/articles/?treatment=acupuncture&condition=muscle-cramps": 3,
     "/articles/?page=2": 3,
-    "/articles/night-cramps/": 0,  # 5 after a staff edit (tests/test_articles_queries.py): the rest is in cached parts
+    "/articles/night-cramps/": 0,  # 5 after a staff edit (tests/articles/test_queries.py): the rest is in cached parts
     "/articles/feed/": 1,
     "/sitemap.xml": 10,  # one query per sitemap section, and their lastmod
     "/team/": 2,

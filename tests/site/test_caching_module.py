@@ -7,7 +7,7 @@ from django.core.cache import cache
 
 from articles.models import Article
 from booking.models import Booking, Service
-from booking.slots import AVAILABILITY
+from booking.scheduling.availability import AVAILABILITY
 from clinic import caching
 from clinic.facts import FACTS
 from clinic.models import ClinicProfile, Practitioner

@@ -1,0 +1,171 @@
+"""Patient and staff emails, through one outbox table.
+
+Each email is written as an OutboxEmail row inside the transaction that caused it; the email worker
+(booking.notifications.outbox, ``manage.py run_worker``) sends it after that transaction commits. A web request never
+talks to the mail server, so a slow or failing mail server never slows, loses or blocks a booking: the
+row keeps the error, staff see it in admin, and the worker retries it with backoff.
+No email ever carries the patient's reason for the visit or other health details.
+
+The text is written by the worker, not in the request: the row keeps the kind, the booking and a snapshot of
+what the email must show as of the moment it was queued (the booking's status, time, practitioner… then, and
+the note), and the worker renders body and calendar file from that snapshot just before sending, then keeps
+them on the row. So a booking moved or confirmed before the worker runs still gets each email as it was meant.
+"""
+
+import logging
+
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from clinic import datetimes
+from clinic.facts import get_facts
+
+from ..models import Booking, OutboxEmail
+from .ics import booking_ics
+
+logger = logging.getLogger(__name__)
+
+
+class Kind:
+    ACKNOWLEDGEMENT = "acknowledgement"
+    NEW_REQUEST = "new_request"
+    CONFIRMATION = "confirmation"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    CANCELLED_NOTICE = "cancelled_notice"
+    MOVED = "moved"
+    MOVED_NOTICE = "moved_notice"
+    REMINDER = "reminder"
+
+
+def _subjects():
+    return {
+        Kind.ACKNOWLEDGEMENT: _("We have your appointment request – %(ref)s"),
+        Kind.NEW_REQUEST: _("New appointment request %(ref)s"),
+        Kind.CONFIRMATION: _("Your appointment is confirmed – %(ref)s"),
+        Kind.DECLINED: _("About your appointment request – %(ref)s"),
+        Kind.CANCELLED: _("Your appointment is cancelled – %(ref)s"),
+        Kind.CANCELLED_NOTICE: _("Booking %(ref)s was cancelled by the patient"),
+        Kind.MOVED: _("Your new appointment time – %(ref)s"),
+        Kind.MOVED_NOTICE: _("Booking %(ref)s was moved by the patient"),
+        Kind.REMINDER: _("Reminder: your appointment on %(when)s – %(ref)s"),
+    }
+
+
+def kind_labels():
+    """Each kind of email in plain words, as the front desk reads it in the outbox."""
+    return {
+        Kind.ACKNOWLEDGEMENT: _("Request received (to patient)"),
+        Kind.NEW_REQUEST: _("New request (to front desk)"),
+        Kind.CONFIRMATION: _("Confirmation (to patient)"),
+        Kind.DECLINED: _("Request declined (to patient)"),
+        Kind.CANCELLED: _("Cancellation (to patient)"),
+        Kind.CANCELLED_NOTICE: _("Patient cancelled (to front desk)"),
+        Kind.MOVED: _("New time (to patient)"),
+        Kind.MOVED_NOTICE: _("Patient moved (to front desk)"),
+        Kind.REMINDER: _("Reminder (to patient)"),
+    }
+
+
+STAFF_KINDS = {Kind.NEW_REQUEST, Kind.CANCELLED_NOTICE, Kind.MOVED_NOTICE}
+
+
+def clinic_address():
+    facts = get_facts()
+    return settings.CLINIC_NOTIFY_EMAIL or (facts.profile.email if facts.profile else settings.DEFAULT_FROM_EMAIL)
+
+
+# The booking's own fields an email shows, copied when the email is queued (never the reason: no health
+# details in email). Service, practitioner and location names are read when the email is rendered.
+SNAPSHOT_FIELDS = (
+    "reference",
+    "status",
+    "start",
+    "end",
+    "visit_type",
+    "service_id",
+    "practitioner_id",
+    "location_id",
+    "telehealth_url",
+    "ics_sequence",
+    "patient_name",
+    "patient_type",
+)
+DATETIME_FIELDS = {"start", "end"}
+NO_CALENDAR, CALENDAR, CALENDAR_CANCEL = "", "publish", "cancel"
+
+
+def snapshot(booking, *, note="", calendar=NO_CALENDAR):
+    """What an email about `booking` must show, as of now (JSON: the outbox row keeps it until it is sent)."""
+    fields = {name: getattr(booking, name) for name in SNAPSHOT_FIELDS}
+    for name in DATETIME_FIELDS:
+        fields[name] = fields[name].isoformat()
+    return {"booking": fields, "note": note, "calendar": calendar}
+
+
+def queue(kind, booking, *, note="", calendar=NO_CALENDAR, send_after=None, for_start=None):
+    """Write one email for `booking` into the outbox; the worker renders and sends it once the transaction
+    commits. Only the recipient, subject and snapshot are worked out here: rendering waits for the worker."""
+    email = outbox_row(kind, booking, note=note, calendar=calendar, send_after=send_after, for_start=for_start)
+    email.save(force_insert=True)
+    return email
+
+
+def queue_together(*rows):
+    """Write several emails (from outbox_row) in one INSERT, e.g. the patient's and the front desk's."""
+    return OutboxEmail.objects.bulk_create(rows)
+
+
+def outbox_row(kind, booking, *, note="", calendar=NO_CALENDAR, send_after=None, for_start=None):
+    """The outbox row for one email about `booking`, not saved yet (see queue and queue_together)."""
+    recipient = clinic_address() if kind in STAFF_KINDS else booking.email
+    return OutboxEmail(
+        kind=kind,
+        recipient=recipient,
+        booking=booking,
+        subject=_subjects()[kind] % {"ref": booking.reference, "when": _short_when(booking)},
+        context=snapshot(booking, note=note, calendar=calendar),
+        send_after=send_after or timezone.now(),
+        for_start=for_start,
+    )
+
+
+def booking_as_queued(email):
+    """The email's booking as it was when the email was queued (a copy in memory; nothing is saved)."""
+    booking = Booking.objects.select_related("service", "practitioner", "location").filter(pk=email.booking_id).first()
+    if booking is None:
+        return None
+    for name, value in email.context["booking"].items():
+        # Setting a *_id to another value drops the cached related object, so it is read afresh.
+        setattr(booking, name, parse_datetime(value) if name in DATETIME_FIELDS else value)
+    return booking
+
+
+def render(email):
+    """(body, ics) for an outbox row queued with a snapshot; None when its booking no longer exists."""
+    booking = booking_as_queued(email)
+    if booking is None:
+        return None
+    context = {
+        "booking": booking,
+        "clinic": get_facts(),
+        "note": email.context.get("note", ""),
+        "manage_url": settings.SITE_URL + booking.patient_url(),
+        "book_url": f"{settings.SITE_URL}/book/?service={booking.service.slug}",
+        "admin_url": f"{settings.SITE_URL}/{settings.ADMIN_URL}booking/booking/{booking.pk}/change/",
+    }
+    body = render_to_string(f"booking/email/{email.kind}.txt", context)
+    calendar = email.context.get("calendar", NO_CALENDAR)
+    ics = booking_ics(booking, cancel=calendar == CALENDAR_CANCEL) if calendar else ""
+    return body, ics
+
+
+def _short_when(booking):
+    return datetimes.day_label(booking.start)
+
+
+def queue_with_calendar(kind, booking, *, cancel=False, note=""):
+    return queue(kind, booking, note=note, calendar=CALENDAR_CANCEL if cancel else CALENDAR)

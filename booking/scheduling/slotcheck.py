@@ -1,0 +1,149 @@
+"""Is one chosen start still free? The check a booking is saved under, on that slot's own time range.
+
+The picker shows what ``availability.py`` computes for whole days; saving needs the answer for one start
+only. Two queries whatever the data: the candidates' hours on that weekday (none on a closure day), and
+the bookings and time off overlapping the working window the start falls in. The pure engine then cuts
+that one window exactly as the picker does, so a start is accepted here if and only if the picker would
+offer it (same hours, closures, time off, bookings, buffers, minimum notice, horizon, grid and DST rules).
+"""
+
+from datetime import datetime
+
+from django.db import connection
+from django.db.models import Exists
+
+from clinic import datetimes
+from clinic.models import Practitioner
+
+from ..models import ACTIVE_STATUSES, Booking, Closure, Service, TimeOff, VisitType, WorkingHours
+from .availability import booking_window, hours_at_place
+from .engine import WeeklyHours, free_slots, working_windows
+
+# PostgreSQL: the ORM query below written out (building it cost more CPU than running it); {where_place}
+# is one of the fixed conditions in _PLACE, every value is a parameter.
+HOURS_SQL_POSTGRESQL = f"""
+SELECT h.practitioner_id, h.weekday, h.start, h."end", h.location_id
+  FROM {WorkingHours._meta.db_table} h
+  JOIN {Practitioner._meta.db_table} p ON p.id = h.practitioner_id
+  JOIN {Service.practitioners.through._meta.db_table} sp ON sp.practitioner_id = h.practitioner_id
+ WHERE sp.service_id = %(service)s AND p.is_active AND h.weekday = %(weekday)s
+   AND (%(practitioner)s IS NULL OR h.practitioner_id = %(practitioner)s)
+   AND NOT EXISTS (SELECT 1 FROM {Closure._meta.db_table} c WHERE c.date = %(day)s)
+   AND {{where_place}}
+"""  # noqa: S608  (table names come from the models; every value is a parameter)
+_PLACE = {
+    "telehealth": "h.location_id IS NULL",
+    "at": "h.location_id = %(location)s",
+    "any": "h.location_id IS NOT NULL",
+}
+
+
+def _hours_postgresql(service, visit_type, location, practitioner, day):
+    place = "telehealth" if visit_type == VisitType.TELEHEALTH else ("at" if location is not None else "any")
+    params = {
+        "service": service.pk,
+        "weekday": day.weekday(),
+        "practitioner": getattr(practitioner, "pk", None),
+        "day": day,
+        "location": getattr(location, "pk", None),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(HOURS_SQL_POSTGRESQL.format(where_place=_PLACE[place]), params)
+        return [WeeklyHours(*row) for row in cursor.fetchall()]
+
+
+def _hours_that_day(service, visit_type, location, practitioner, day):
+    """Weekly hours of the active practitioners offering `service` on `day`'s weekday; none if the clinic
+    is closed that day (the closure is read in the same query)."""
+    if connection.vendor == "postgresql":
+        return _hours_postgresql(service, visit_type, location, practitioner, day)
+    hours = WorkingHours.objects.filter(
+        weekday=day.weekday(), practitioner__is_active=True, practitioner__services=service
+    ).exclude(Exists(Closure.objects.filter(date=day)))
+    if practitioner is not None:
+        hours = hours.filter(practitioner_id=practitioner.pk)
+    hours = hours_at_place(hours, visit_type, location)
+    rows = hours.order_by().values_list("practitioner_id", "weekday", "start", "end", "location_id")
+    return [WeeklyHours(*row) for row in rows]
+
+
+# PostgreSQL: the same question as written below with the ORM, as one statement; the booking part is the
+# no-overlap constraint's own range expression, so its GiST index finds the few rows near the slot. Written
+# out because building it through the ORM cost more than running it, on the busiest write of the site.
+BUSY_SQL_POSTGRESQL = f"""
+SELECT practitioner_id, start, blocked_until FROM {Booking._meta.db_table}
+ WHERE status IN %(active)s AND practitioner_id = ANY(%(pids)s) AND id <> %(exclude)s
+   AND tstzrange(start, blocked_until, '[)') && tstzrange(%(start)s, %(until)s, '[)')
+UNION ALL
+SELECT practitioner_id, start, "end" FROM {TimeOff._meta.db_table}
+ WHERE practitioner_id = ANY(%(pids)s) AND start < %(until)s AND "end" > %(start)s
+"""  # noqa: S608  (table names come from the models; every value is a parameter)
+
+
+def _busy_rows(pids, start, until, exclude_booking):
+    if connection.vendor == "postgresql":
+        params = {"active": tuple(str(s) for s in ACTIVE_STATUSES), "pids": pids, "exclude": exclude_booking or 0}
+        with connection.cursor() as cursor:
+            cursor.execute(BUSY_SQL_POSTGRESQL, {**params, "start": start, "until": until})
+            return cursor.fetchall()
+    bookings = Booking.objects.busy_during(pids, start, until)
+    if exclude_booking:
+        bookings = bookings.exclude(pk=exclude_booking)
+    time_off = TimeOff.objects.filter(practitioner_id__in=pids, start__lt=until, end__gt=start)
+    # One round trip for both; the models' default orderings are not allowed inside a UNION.
+    return (
+        bookings.order_by()
+        .values_list("practitioner_id", "start", "blocked_until")
+        .union(time_off.order_by().values_list("practitioner_id", "start", "end"), all=True)
+    )
+
+
+def _busy(pids, start, until, exclude_booking=None):
+    """Per practitioner: active bookings (with their buffers) and time off overlapping [start, until)."""
+    busy = {}
+    for pid, busy_start, busy_end in _busy_rows(pids, start, until, exclude_booking):
+        busy.setdefault(pid, []).append((busy_start, busy_end))
+    return busy
+
+
+def free_at(
+    service,
+    visit_type: str,
+    location,
+    practitioner,
+    start: datetime,
+    *,
+    now: datetime | None = None,
+    exclude_booking: int | None = None,
+) -> list[int]:
+    """Ids of the practitioners free to start `service` at `start`, in id order (the first is booked for
+    "any practitioner"); the same answer as ``slots_for(...).get(start, [])``, from the slot's own range."""
+    not_before, not_after = booking_window(now)
+    if not service.is_active or not service.offers(visit_type) or not not_before <= start <= not_after:
+        return []
+    tz = datetimes.clinic_tz()
+    day = datetimes.local_date(start)
+    hours = _hours_that_day(service, visit_type, location, practitioner, day)
+    end = start + service.duration
+    # The one merged working window per practitioner that holds the whole treatment.
+    windows = {
+        pid: window
+        for pid, merged in working_windows(hours, day, day, tz).items()
+        for window in merged
+        if window[0] <= start and end <= window[1]
+    }
+    if not windows:
+        return []
+    # A block matters to a window if it reaches into it or into the buffer after its end (free_slots' rule).
+    busy = _busy(
+        list(windows),
+        min(w[0] for w in windows.values()),
+        max(w[1] for w in windows.values()) + service.buffer,
+        exclude_booking,
+    )
+    rules = {"duration": service.duration, "buffer": service.buffer, "tz": tz}
+    return [
+        pid
+        for pid in sorted(windows)
+        if start in free_slots([windows[pid]], busy.get(pid, ()), not_before=not_before, not_after=not_after, **rules)
+    ]
