@@ -19,10 +19,10 @@ from django.views.generic import TemplateView
 from django_ratelimit.core import is_ratelimited
 
 from clinic import datetimes
+from clinic.cache_headers import public_page
 from clinic.client_address import client_address
 from clinic.facts import get_facts
 from clinic.models import OpeningHours, Practitioner
-from clinic.cache_headers import public_page
 
 from . import workflow
 from .forms import BookingForm, ChoicesForm, MoveForm
