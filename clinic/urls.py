@@ -33,6 +33,7 @@ urlpatterns = [
     path("", include((clinic_patterns, "clinic"))),
     path("", include("articles.urls")),
     path("", include("booking.urls")),
+    path("", include("booking.intake.urls")),
 ]
 
 handler500 = "clinic.views.server_error"
