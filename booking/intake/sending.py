@@ -1,7 +1,7 @@
 """Sending a form when a visit needs one: confirming a patient's first visit of a kind queues the form and its
 email ("a form is ready", a link, nothing else) in the same transaction as the confirmation."""
 
-from booking import emails
+from booking.notifications import emails
 
 from .models import IntakeForm
 from .questionnaires import KIND_FOR_TREATMENT, current

@@ -13,7 +13,7 @@ from django.template import Context, Template
 from django.test import Client
 from django.urls import reverse
 
-from booking import outbox
+from booking.notifications import outbox
 from booking.intake.access import record_flags_read, summaries_for
 from booking.intake.models import HealthRecordAccess
 from tests.booking.intake.conftest import MARKERS, answers, confirm, open_form

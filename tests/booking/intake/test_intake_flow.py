@@ -6,7 +6,7 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from booking import emails, outbox
+from booking.notifications import emails, outbox
 from booking.intake import crypto, questionnaires
 from booking.intake.models import FormStatus, IntakeForm, IntakeRecord
 from booking.models import OutboxEmail
