@@ -49,7 +49,9 @@ def readable_forms(user):
     if is_privacy_officer(user):
         return IntakeForm.objects.all()
     treated = Booking.objects.filter(
-        practitioner__user=user, email_key=OuterRef("booking__email_key"), patient_name__iexact=OuterRef("booking__patient_name")
+        practitioner__user=user,
+        email_key=OuterRef("booking__email_key"),
+        patient_name__iexact=OuterRef("booking__patient_name"),
     )
     return IntakeForm.objects.filter(Exists(treated))
 

@@ -48,7 +48,9 @@ class IntakeFormAdmin(ReadOnlyMixin, admin.ModelAdmin):
     def has_unlock_permission(self, request):
         return request.user.has_perm("booking.change_booking")
 
-    @admin.action(description=_("Unlock the date-of-birth check (after confirming who the patient is)"), permissions=["unlock"])
+    @admin.action(
+        description=_("Unlock the date-of-birth check (after confirming who the patient is)"), permissions=["unlock"]
+    )
     def unlock(self, request, queryset):
         count = gate.unlock(queryset)
         self.message_user(

@@ -73,7 +73,9 @@ class QuestionnaireForm(forms.Form):
     def __init__(self, questionnaire, *args, finishing=True, **kwargs):
         super().__init__(*args, **kwargs)
         self.questionnaire = questionnaire
-        consent_fields = {name: self.fields.pop(name) for name in ("signer_name", "consent_treatment", "consent_information")}
+        consent_fields = {
+            name: self.fields.pop(name) for name in ("signer_name", "consent_treatment", "consent_information")
+        }
         for section in questionnaire.sections:
             for question in section.questions:
                 self.fields[question.name] = _field(question, finishing)

@@ -35,9 +35,9 @@ def date_of_birth_on_file(form):
 def check(form, date_of_birth):
     """OPEN (right date), WRONG (tries left) or LOCKED. Spends a try only while tries are left."""
     with transaction.atomic():
-        spent = IntakeForm.objects.filter(
-            pk=form.pk, locked_at__isnull=True, failed_dob_attempts__lt=limit()
-        ).update(failed_dob_attempts=F("failed_dob_attempts") + 1)
+        spent = IntakeForm.objects.filter(pk=form.pk, locked_at__isnull=True, failed_dob_attempts__lt=limit()).update(
+            failed_dob_attempts=F("failed_dob_attempts") + 1
+        )
         if not spent:
             return LOCKED
         form.refresh_from_db(fields=["failed_dob_attempts", "dob_on_first_use"])
@@ -50,9 +50,9 @@ def check(form, date_of_birth):
         if given == expected:
             IntakeForm.objects.filter(pk=form.pk).update(failed_dob_attempts=0)
             return OPEN
-        locked = IntakeForm.objects.filter(
-            pk=form.pk, locked_at__isnull=True, failed_dob_attempts__gte=limit()
-        ).update(locked_at=timezone.now())
+        locked = IntakeForm.objects.filter(pk=form.pk, locked_at__isnull=True, failed_dob_attempts__gte=limit()).update(
+            locked_at=timezone.now()
+        )
         return LOCKED if locked else WRONG
 
 

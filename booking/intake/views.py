@@ -103,7 +103,10 @@ def fill_view(request, token, form):
             records.save_draft(form, questionnaire_form.draft_values())
             messages.success(
                 request,
-                _("Saved. You can close this page and finish later from the same link (we will ask your date of birth again)."),
+                _(
+                    "Saved. You can close this page and finish later from the same link "
+                    "(we will ask your date of birth again)."
+                ),
             )
             return redirect("intake:fill", token=token)
         if questionnaire_form.is_valid():

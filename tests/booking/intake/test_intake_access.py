@@ -13,9 +13,9 @@ from django.template import Context, Template
 from django.test import Client
 from django.urls import reverse
 
-from booking.notifications import outbox
 from booking.intake.access import record_flags_read, summaries_for
 from booking.intake.models import HealthRecordAccess
+from booking.notifications import outbox
 from tests.booking.intake.conftest import MARKERS, answers, confirm, open_form
 
 pytestmark = pytest.mark.django_db

@@ -6,10 +6,10 @@ from django.core import mail
 from django.test import Client
 from django.urls import reverse
 
-from booking.notifications import emails, outbox
 from booking.intake import crypto, questionnaires
 from booking.intake.models import FormStatus, IntakeForm, IntakeRecord
 from booking.models import OutboxEmail
+from booking.notifications import emails, outbox
 from tests.booking.intake.conftest import DOB, MARKERS, answers, confirm, open_form
 
 pytestmark = pytest.mark.django_db
@@ -144,7 +144,9 @@ def test_a_new_questionnaire_version_leaves_earlier_answers_as_they_were(intake_
         "Your medicines (new wording)",
         (questionnaires.Question("medications", "Which medicines do you take today?", questionnaires.LONG_TEXT),),
     )
-    new = questionnaires.Questionnaire("acupuncture", 2, "New acupuncture form", (renamed,), "treatment-acupuncture-1", "information-1")
+    new = questionnaires.Questionnaire(
+        "acupuncture", 2, "New acupuncture form", (renamed,), "treatment-acupuncture-1", "information-1"
+    )
     monkeypatch.setitem(questionnaires.QUESTIONNAIRES, "acupuncture", [old, new])
     record = IntakeRecord.objects.get(form=submitted)
     content = record.read_content()

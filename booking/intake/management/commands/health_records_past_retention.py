@@ -25,4 +25,6 @@ class Command(BaseCommand):
         self.stdout.write("booking\tform\tlast visit\tkeep until")
         for row in rows:
             form = row.form
-            self.stdout.write(f"{form.booking.reference}\t{form.kind}\t{row.last_visit:%Y-%m-%d}\t{row.keep_until:%Y-%m-%d}")
+            self.stdout.write(
+                f"{form.booking.reference}\t{form.kind}\t{row.last_visit:%Y-%m-%d}\t{row.keep_until:%Y-%m-%d}"
+            )
