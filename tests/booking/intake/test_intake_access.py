@@ -12,6 +12,7 @@ from django.core import mail
 from django.template import Context, Template
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from booking.intake.access import record_flags_read, summaries_for
 from booking.intake.models import HealthRecordAccess
@@ -132,7 +133,11 @@ def _whole_visit(intake_clinic, caplog):
     csv_text = b"".join(export.streaming_content).decode("utf-8-sig")
     assert intake_clinic.booking.reference in csv_text
     desk.get(reverse("admin:booking_booking_change", args=[intake_clinic.booking.pk]))
-    desk.get(reverse("admin:booking_booking_schedule_day") + f"?date={intake_clinic.booking.start.date()}")
+    day = timezone.localdate(intake_clinic.booking.start)
+    schedule = desk.get(reverse("admin:booking_booking_schedule_day") + f"?date={day}").content.decode()
+    assert "screening: anticoagulants" in schedule and "Form: Complete" in schedule  # the calendar block's flag
+    assert all(marker not in schedule for marker in MARKERS.values())
+    assert HealthRecordAccess.objects.filter(what=HealthRecordAccess.What.FLAGS, user=intake_clinic.desk).count() == 1
     outbox.drain()
     assert mail.outbox
     sent = "\n".join(f"{m.subject}\n{m.body}\n{m.attachments}" for m in mail.outbox)
