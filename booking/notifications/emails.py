@@ -39,6 +39,7 @@ class Kind:
     MOVED = "moved"
     MOVED_NOTICE = "moved_notice"
     REMINDER = "reminder"
+    INTAKE_FORM = "intake_form"
 
 
 def _subjects():
@@ -52,6 +53,7 @@ def _subjects():
         Kind.MOVED: _("Your new appointment time – %(ref)s"),
         Kind.MOVED_NOTICE: _("Booking %(ref)s was moved by the patient"),
         Kind.REMINDER: _("Reminder: your appointment on %(when)s – %(ref)s"),
+        Kind.INTAKE_FORM: _("A form is ready before your visit – %(ref)s"),
     }
 
 
@@ -67,6 +69,7 @@ def kind_labels():
         Kind.MOVED: _("New time (to patient)"),
         Kind.MOVED_NOTICE: _("Patient moved (to front desk)"),
         Kind.REMINDER: _("Reminder (to patient)"),
+        Kind.INTAKE_FORM: _("Form ready (to patient)"),
     }
 
 
