@@ -21,11 +21,12 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from clinic import phones
+from clinic.datetimes import local_label
 
 from .. import patients
 from ..models import Booking, BulkAccess, Patient, PatientAccess
 from .audit import record_bulk_read, shown
-from .common import ReadOnlyMixin, change_url, local_label
+from .common import ReadOnlyMixin, change_url
 
 PAST_VISITS_SHOWN = 50
 

@@ -17,11 +17,11 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from clinic import phones
+from clinic.datetimes import local_label, today
 from clinic.models import Practitioner
 
 from ..forms import ChoicesForm, SlotField, encode_slot, has_hidden_characters, looks_like_a_link
@@ -31,7 +31,7 @@ from ..scheduling.availability import booking_window, slots_for
 from ..scheduling.picker import Picker, page_of_days
 from ..workflow import NotAllowed, SlotTaken, book_by_phone
 from .audit import record_bulk_read
-from .common import change_url, clinic_tz, local_label
+from .common import change_url
 
 SEARCH_RESULTS = 10
 
@@ -321,7 +321,6 @@ class PhoneBookingMixin:
             query = keep.copy()
             query["patient"] = candidate.pk
             candidate.choose_url = f"?{query.urlencode()}"
-        today = timezone.localdate(timezone=clinic_tz())
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -334,7 +333,7 @@ class PhoneBookingMixin:
             "found": found,
             "searched": bool(term),
             "clear_patient_url": "?" + keep.urlencode(),
-            "today": today,
+            "today": today(),
             "media": self.media,
             "changelist_url": reverse("admin:booking_booking_changelist"),
         }

@@ -7,9 +7,8 @@ the staff notes and the video link; the bodies and calendar files of its emails 
 Service, practitioner, times, status and history stay, so reports and counts do not change.
 A patient record whose last visit started more than N months ago is anonymised the same way (name, email,
 phone, date of birth, notes); its bookings stay attached, so the patient's counts stay right.
+A patient with a health record (an intake form) still within its retention period is left alone entirely.
 """
-
-from datetime import datetime, time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -20,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from booking.models import Booking, OutboxEmail, Patient
+from clinic import datetimes
 
 ANONYMISED_NAME = "Anonymised"
 
@@ -38,24 +38,32 @@ def months_before(day, months):
 
 
 def cutoff_for(months, now=None):
-    tz = timezone.get_default_timezone()
-    today = timezone.localtime(now or timezone.now(), tz).date()
-    return datetime.combine(months_before(today, months), time.min, tzinfo=tz)
+    today = datetimes.today(now)
+    return datetimes.local_midnight(months_before(today, months))
 
 
 def old_bookings(cutoff):
-    return Booking.objects.filter(start__lt=cutoff, anonymised_at__isnull=True)
+    """Bookings to anonymise: started before `cutoff`, except those of a patient whose health record is still
+    within its retention period (booking/intake/retention.py), which keep the record's identity until then."""
+    from booking.intake.retention import email_keys_still_kept
+
+    return Booking.objects.filter(start__lt=cutoff, anonymised_at__isnull=True).exclude(
+        email_key__in=email_keys_still_kept()
+    )
 
 
 def old_patients(cutoff):
     """Patients not anonymised yet whose last visit started before `cutoff` (records without any visit: made
     before it)."""
+    from booking.intake.retention import email_keys_still_kept
+
     recent = Booking.objects.filter(patient=OuterRef("pk"), start__gte=cutoff)
     visited = Booking.objects.filter(patient=OuterRef("pk"))
     return (
         Patient.objects.filter(anonymised_at__isnull=True)
         .filter(Q(Exists(visited)) | Q(created__lt=cutoff))
         .exclude(Exists(recent))
+        .exclude(email_key__in=email_keys_still_kept())  # a health record still kept keeps its identity
     )
 
 
