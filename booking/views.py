@@ -1,5 +1,6 @@
 """Patient-facing booking pages: request, confirmation, and the patient's own booking page."""
 
+import time
 from datetime import timedelta
 from functools import wraps
 
@@ -84,7 +85,8 @@ def _choices(form_data):
 
 def _render_form(request, form, picker, status=200):
     form.describe_fits()
-    return render(request, "booking/request.html", {"form": form, "picker": picker}, status=status)
+    context = {"form": form, "picker": picker, "cancel_notice_hours": settings.BOOKING_CANCEL_NOTICE_HOURS}
+    return render(request, "booking/request.html", context, status=status)
 
 
 @never_cache
@@ -132,10 +134,9 @@ def request_view(request):
             form.add_error(
                 None, _("We've received several requests from your connection. Please call us to book more.")
             )
-        elif not form.claim_started_token():
-            # One request per booking page: the signed start time is used up by the booking it made.
-            if existing := _existing_request(key):
-                return redirect("booking:manage", token=existing.manage_token())  # a double click that raced
+        elif not (claimed := _claim_or_await(form, key)) and (existing := _existing_request(key)):
+            return redirect("booking:manage", token=existing.manage_token())  # a double tap that raced
+        elif not claimed:
             # A script replaying a page, or a second request from an old tab: a fresh page gives a fresh token.
             form.add_error(
                 None, _("This form has already been sent. To make another request, open the booking page again.")
@@ -161,6 +162,26 @@ def request_view(request):
             form.release_started_token()  # not saved (time taken, the cap): the patient may send it again
     picker = build_picker(_choices(request.POST), slot=form.data.get("slot"))
     return _render_form(request, form, picker)
+
+
+def _claim_or_await(form, key):
+    """Claim the form's signed start time (one booking per page); True when this request may save.
+
+    When another request holds it (a double tap, possibly on another instance), that request may still be
+    saving: wait for its commit instead of answering at once, so both answers lead to the saved booking.
+    False once the booking with this form's key exists (or the wait is over); True if the other request gave
+    the form back (its time was taken, the cap): this one then tries, and gets the same clear answer.
+    """
+    if form.claim_started_token():
+        return True
+    deadline = time.monotonic() + settings.BOOKING_DOUBLE_SUBMIT_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if _existing_request(key):
+            return False
+        if form.claim_started_token():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _existing_request(key):
@@ -197,11 +218,11 @@ def _save(request, form):
         # No count in the message: it would tell a stranger how many bookings an address has.
         form.add_error("email", _("This email address already has open requests with us. Please call us to book."))
         return None
-    except workflow.SlotTaken:
+    except workflow.SlotTaken as exc:
         existing = _existing_request(data.get("request_key"))
         if existing:
             return existing
-        form.add_error("slot", slot_taken_message())
+        form.add_error("slot", exc.reason or slot_taken_message())
         return None
     return booking
 
@@ -335,8 +356,8 @@ def move_view(request, token, booking):
     if moving and form.is_valid():
         try:
             workflow.reschedule(booking, form.cleaned_data["slot"], by=workflow.PATIENT, version=version)
-        except workflow.SlotTaken:
-            form.add_error("slot", slot_taken_message())
+        except workflow.SlotTaken as exc:
+            form.add_error("slot", exc.reason or slot_taken_message())
         except (workflow.Stale, workflow.Unchanged) as exc:
             messages.info(request, str(exc))
             return redirect("booking:manage", token=token)

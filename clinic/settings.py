@@ -210,6 +210,9 @@ BOOKING_LINK_DAYS_AFTER = env_int("BOOKING_LINK_DAYS_AFTER", 30)  # the patient'
 BOOKING_RATE_LIMIT = env_int("BOOKING_RATE_LIMIT", 5)  # requests per client address per hour
 BOOKING_MAX_OPEN_PER_EMAIL = env_int("BOOKING_MAX_OPEN_PER_EMAIL", 3)
 BOOKING_MIN_SECONDS_TO_SUBMIT = env_int("BOOKING_MIN_SECONDS_TO_SUBMIT", 3)
+# A form sent twice at once (a double tap behind a load balancer): the second request waits up to this long for
+# the first one's commit, so both answers lead to the saved booking.
+BOOKING_DOUBLE_SUBMIT_WAIT_SECONDS = env_int("BOOKING_DOUBLE_SUBMIT_WAIT_SECONDS", 5)
 EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 5)
 # The email worker (manage.py run_worker): first retry after this many seconds, doubling each time (max 1 h);
 # a row claimed by a worker that died is claimed again after the lease; the worker polls this often.
