@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from clinic.models import Weekday
 
 from .policy import BookingPolicy  # noqa: F401  (a model of this app, kept in its own module)
+from .visits.models import SignInCode  # noqa: F401  (likewise)
 
 
 class VisitType(models.TextChoices):

@@ -26,6 +26,8 @@ from .models import OutboxEmail, OutboxStatus
 logger = logging.getLogger(__name__)
 
 RETRYABLE = (OutboxStatus.PENDING, OutboxStatus.FAILED)
+# Emails whose text is a secret (booking.visits.codes): the worker erases it from the row once sent.
+SECRET_KINDS = {"sign_in_code"}
 
 
 def lease():
@@ -98,9 +100,10 @@ def deliver(email, now=None):
         )
         logger.warning("Email %s (%s) failed, attempt %d: %s", email.pk, email.kind, attempts, type(exc).__name__)
         return False
-    OutboxEmail.objects.filter(pk=email.pk).update(
-        status=OutboxStatus.SENT, attempts=attempts, last_error="", sent_at=timezone.now()
-    )
+    sent = {"status": OutboxStatus.SENT, "attempts": attempts, "last_error": "", "sent_at": timezone.now()}
+    if email.kind in SECRET_KINDS:
+        sent["body"] = ""  # a sign-in code is not kept once it has been sent
+    OutboxEmail.objects.filter(pk=email.pk).update(**sent)
     return True
 
 

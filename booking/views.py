@@ -25,6 +25,8 @@ from .forms import BookingForm, ChoicesForm, MoveForm
 from .models import Booking, Closure, Service, VisitType
 from .picker import build_picker, move_picker
 from .tokens import read_token
+from .visits import family as visits_family
+from .visits import session as visits_session
 
 THANKS_COOKIE = "booking_thanks"
 
@@ -94,11 +96,14 @@ def _render_form(request, form, picker, status=200):
 @require_http_methods(["GET", "POST"])
 def request_view(request):
     if request.method == "GET":
-        key = formcache.cache_key(request)
+        signed_in = visits_session.signed_in_key(request)
+        key = formcache.cache_key(request) if not signed_in else None  # a signed-in page is personal
         cached = formcache.cached_response(request, key) if key else None
         if cached is not None:
             return cached
         initial = _initial_from_query(request.GET)
+        if signed_in:
+            initial.update(visits_family.form_prefill(request.session.get(visits_session.BOOK_FOR), signed_in))
         if key and not _prefill_understood(request.GET):
             key = None  # unknown values are not kept: random ?service= values cannot fill the cache
         form = BookingForm(initial=initial)
@@ -328,49 +333,72 @@ def reply_by(requested_at):
 @require_http_methods(["GET", "POST"])
 @with_linked_booking(changeable=True)
 def cancel_view(request, token, booking):
+    urls = {
+        "action_url": reverse("booking:cancel", args=[token]),
+        "back_url": reverse("booking:manage", args=[token]),
+    }
+    return cancel_booking(request, booking, by=workflow.PATIENT, note=_("Cancelled by the patient online"), **urls)
+
+
+def cancel_booking(request, booking, *, by, note, action_url, back_url):
+    """The patient's cancel page and its POST: one code path for the emailed link and the signed-in visits page
+    (the same late-cancellation rule, checked by the caller, and the same version check against repeats)."""
     if request.method == "POST":
         try:
             workflow.change_status(
-                booking,
-                "cancelled",
-                by=workflow.PATIENT,
-                note=_("Cancelled by the patient online"),
-                version=workflow.posted_version(request.POST),
+                booking, "cancelled", by=by, note=note, version=workflow.posted_version(request.POST)
             )
         except (workflow.NotAllowed, workflow.Stale) as exc:
             messages.info(request, str(exc))
         else:
             messages.success(request, _("Your appointment is cancelled. We've sent you an email to confirm."))
-        return redirect("booking:manage", token=token)
-    return render(request, "booking/cancel.html", {"booking": booking, "token": token})
+        return redirect(back_url)
+    context = {"booking": booking, "action_url": action_url, "back_url": back_url}
+    return render(request, "booking/cancel.html", context)
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 @with_linked_booking(changeable=True)
 def move_view(request, token, booking):
+    urls = {
+        "action_url": reverse("booking:move", args=[token]),
+        "back_url": reverse("booking:manage", args=[token]),
+    }
+    return move_booking(request, booking, by=workflow.PATIENT, **urls)
+
+
+def move_booking(request, booking, *, by, action_url, back_url):
+    """The patient's move page and its POST, shared like cancel_booking."""
     moving = request.method == "POST" and "from" not in request.POST
     form = MoveForm(request.POST if moving else None)
     # The version travels with the page through "show more days": it is the state the patient saw.
     version = workflow.posted_version(request.POST) if request.method == "POST" else booking.version
     if moving and form.is_valid():
         try:
-            workflow.reschedule(booking, form.cleaned_data["slot"], by=workflow.PATIENT, version=version)
+            workflow.reschedule(booking, form.cleaned_data["slot"], by=by, version=version)
         except workflow.SlotTaken as exc:
             form.add_error("slot", exc.reason or slot_taken_message())
         except (workflow.Stale, workflow.Unchanged) as exc:
             messages.info(request, str(exc))
-            return redirect("booking:manage", token=token)
+            return redirect(back_url)
         except workflow.NotAllowed as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, _("Your appointment has been moved."))
-            return redirect("booking:manage", token=token)
+            return redirect(back_url)
     first = request.POST.get("from") or request.GET.get("from")
     picker = move_picker(booking, first=first, slot=request.POST.get("slot", ""))
     if request.GET.get("fragment"):
         return render(request, "booking/includes/picker.html", {"picker": picker})
-    context = {"booking": booking, "token": token, "form": form, "picker": picker, "version": version}
+    context = {
+        "booking": booking,
+        "form": form,
+        "picker": picker,
+        "version": version,
+        "action_url": action_url,
+        "back_url": back_url,
+    }
     return render(request, "booking/move.html", context)
 
 
