@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import pages, views
+from . import views
 from .visits import views as visits
 
 app_name = "booking"
@@ -19,6 +19,6 @@ urlpatterns = [
     path("visits/<str:reference>/cancel/", visits.cancel_view, name="visits_cancel"),
     path("visits/<str:reference>/move/", visits.move_view, name="visits_move"),
     path("visits/<str:reference>/again/", visits.book_again_view, name="visits_book_again"),
-    path("patients/fees-and-insurance/", pages.FeesView.as_view(), name="fees"),
-    path("patients/cancellation-policy/", pages.CancellationPolicyView.as_view(), name="cancellation_policy"),
+    path("patients/fees-and-insurance/", views.FeesView.as_view(), name="fees"),
+    path("patients/cancellation-policy/", views.CancellationPolicyView.as_view(), name="cancellation_policy"),
 ]

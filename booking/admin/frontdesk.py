@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..forms import MoveForm
 from ..models import BookingStatus
-from ..picker import move_picker
+from ..scheduling.picker import move_picker
 from ..workflow import NotAllowed, SlotTaken, Stale, Unchanged, change_status, posted_version, reschedule
 from .common import change_url, clinic_tz, local_label
 from .forms import DeclineForm, VideoLinkForm

@@ -19,9 +19,9 @@ from django.utils.translation import gettext as _
 
 from clinic.facts import get_facts
 
-from ..emailkeys import normalise_email
-from ..emails import Kind
 from ..models import Booking, OutboxEmail, OutboxStatus
+from ..notifications.emails import Kind
+from ..notifications.mailboxes import normalise_email
 from .models import SignInCode
 
 SIGN_IN_CODE = Kind.SIGN_IN_CODE
