@@ -11,8 +11,8 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from booking import emails
 from booking.models import Booking, BookingEvent, OutboxEmail
+from booking.notifications import emails
 from booking.tokens import read_token
 from tests.factories import form_data, free_starts, make_clinic, make_practitioner, make_service
 from tests.test_exactly_once_postgres import at_once
