@@ -48,13 +48,6 @@ def visit_of(email_key, reference):
     return visits_of(email_key).filter(reference=reference).first()
 
 
-def record_sign_in(email_key, now=None):
-    """Staff see on each patient's page when the family last signed in (set on every record under the address)."""
-    from ..models import Patient
-
-    Patient.objects.filter(email_key=email_key).update(last_signed_in_at=now or timezone.now())
-
-
 def form_prefill(book_for, email_key):
     """Initial values for the booking form when a signed-in patient pressed "Book again" (that visit's patient,
     service, practitioner, place and contact details) or "Book for someone else in my family" (the address)."""

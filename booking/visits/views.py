@@ -93,7 +93,6 @@ def code_view(request):
             form.add_error("code", str(exc))
         else:
             session.sign_in(request, pending["key"])
-            # family.record_sign_in(pending["key"])  PATIENT-PENDING
             return redirect("booking:visits")
     return render(request, "booking/visits/code.html", {"form": form, "code_minutes": settings.VISITS_CODE_MINUTES})
 
