@@ -16,6 +16,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from clinic import datetimes
 from clinic.models import Practitioner
 
 from ..models import ACTIVE_STATUSES, Booking, Closure, Service, TimeOff, VisitType, WorkingHours
@@ -124,8 +125,8 @@ def free_at(
     not_before, not_after = booking_window(now)
     if not service.is_active or not service.offers(visit_type) or not not_before <= start <= not_after:
         return []
-    tz = timezone.get_default_timezone()
-    day = timezone.localtime(start, tz).date()
+    tz = datetimes.clinic_tz()
+    day = datetimes.local_date(start)
     hours = _hours_that_day(service, visit_type, location, practitioner, day)
     end = start + service.duration
     # The one merged working window per practitioner that holds the whole treatment.

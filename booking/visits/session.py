@@ -1,5 +1,5 @@
-"""Who is signed in at /visits/: the folded email address (booking.emailkeys) kept in the server-side session,
-with the time of the last request, so the sign-in ends after VISITS_IDLE_MINUTES without activity.
+"""Who is signed in at /visits/: the folded email address (booking.notifications.mailboxes) kept in the
+server-side session, with the time of the last request, so the sign-in ends after VISITS_IDLE_MINUTES without activity.
 
 Nothing here is a Django user: patients are not staff accounts (README "Returning patients")."""
 
