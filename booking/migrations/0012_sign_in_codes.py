@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('booking', '0008_outbox_rendered_by_worker'),
+        ('booking', '0011_booking_patient_required'),
     ]
 
     operations = [
