@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from clinic import caching, datetimes
 from clinic.models import Weekday
 
+from .visits.models import SignInCode  # noqa: F401  (a model of this app, kept in the visits package)
+
 
 class VisitType(models.TextChoices):
     IN_CLINIC = "in_clinic", _("In the clinic")

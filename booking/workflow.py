@@ -15,14 +15,22 @@ from . import patients
 from .models import Booking, BookingEvent, BookingPolicy, BookingStatus, PatientType, VisitType
 from .notifications import emails, reminders
 from .notifications.mailboxes import normalise_email
-from .scheduling.slotcheck import free_at
+from .scheduling.slotcheck import free_at, why_not_bookable
 
 PATIENT = "patient"
+# The patient changing a visit from their signed-in visits page (the history says so); the same rules apply.
+PATIENT_SIGNED_IN = "patient (signed in)"
+PATIENTS = frozenset({PATIENT, PATIENT_SIGNED_IN})
 SYSTEM = "system"
 
 
 class SlotTaken(Exception):
-    """The chosen time is no longer free."""
+    """The chosen time is no longer free. `reason` says why in plain words when it is not another booking
+    (in the past, outside hours, a closure, the minimum notice, the horizon); None for a race lost."""
+
+    def __init__(self, reason=None):
+        super().__init__(reason or "")
+        self.reason = reason
 
 
 class NotAllowed(Exception):
@@ -143,7 +151,7 @@ def request_booking(
             raise TooManyOpen
         candidates = free_at(service, visit_type, location, practitioner, start, now=now)
         if not candidates:
-            raise SlotTaken
+            raise SlotTaken(why_not_bookable(service, visit_type, location, practitioner, start, now=now))
         end = start + service.duration
         record_of = patients.attach_online_request(
             name=patient.name,
@@ -258,7 +266,7 @@ def change_status(booking, to_status, *, by, note="", telehealth_url=None, now=N
                 emails.queue_with_calendar(emails.Kind.CANCELLED, booking, cancel=True)
             else:
                 emails.queue(emails.Kind.CANCELLED, booking)
-            if by == PATIENT:
+            if by in PATIENTS:
                 emails.queue(emails.Kind.CANCELLED_NOTICE, booking)
     return booking
 
@@ -291,13 +299,18 @@ def reschedule(booking, new_start, *, by, note="", now=None, version=None):
             exclude_booking=booking.pk,
         )
         if booking.practitioner_id not in free:
+            if by in PATIENTS:
+                reason = why_not_bookable(
+                    service, booking.visit_type, booking.location, booking.practitioner, new_start, now=now
+                )
+                raise SlotTaken(reason)
             raise SlotTaken
         old_start = booking.start
         from_status = booking.status
         booking.start = new_start
         booking.end = new_start + service.duration
         booking.blocked_until = booking.end + service.buffer
-        if by == PATIENT and not _confirm_instantly():
+        if by in PATIENTS and not _confirm_instantly():
             booking.status = BookingStatus.REQUESTED
         booking.ics_sequence += 1
         booking.version += 1
@@ -318,7 +331,7 @@ def reschedule(booking, new_start, *, by, note="", now=None, version=None):
             emails.queue_with_calendar(emails.Kind.MOVED, booking)
         else:
             emails.queue(emails.Kind.MOVED, booking)
-        if by == PATIENT:
+        if by in PATIENTS:
             emails.queue(emails.Kind.MOVED_NOTICE, booking)
         reminders.plan(booking, now)
     return booking

@@ -16,6 +16,7 @@ import logging
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -39,6 +40,7 @@ class Kind:
     MOVED = "moved"
     MOVED_NOTICE = "moved_notice"
     REMINDER = "reminder"
+    SIGN_IN_CODE = "sign_in_code"  # written by booking.visits.codes; no booking
     INTAKE_FORM = "intake_form"
 
 
@@ -69,6 +71,7 @@ def kind_labels():
         Kind.MOVED: _("New time (to patient)"),
         Kind.MOVED_NOTICE: _("Patient moved (to front desk)"),
         Kind.REMINDER: _("Reminder (to patient)"),
+        Kind.SIGN_IN_CODE: _("Sign-in code (to patient)"),
         Kind.INTAKE_FORM: _("Form ready (to patient)"),
     }
 
@@ -161,6 +164,7 @@ def render(email):
         "note": email.context.get("note", ""),
         "manage_url": settings.SITE_URL + booking.patient_url(),
         "book_url": f"{settings.SITE_URL}/book/?service={booking.service.slug}",
+        "visits_url": settings.SITE_URL + reverse("booking:visits"),
         "admin_url": f"{settings.SITE_URL}/{settings.ADMIN_URL}booking/booking/{booking.pk}/change/",
     }
     body = render_to_string(f"booking/email/{email.kind}.txt", context)
