@@ -1,4 +1,4 @@
-"""gunicorn settings for production: `gunicorn -c gunicorn.conf.py` (the app is clinic.wsgi).
+"""gunicorn settings for production: `gunicorn -c gunicorn.conf.py` (the app is config.wsgi).
 
 Every value can be changed from the environment (GUNICORN_BIND, GUNICORN_WORKERS, ...). The request limits
 refuse oversized request lines (414) and headers (431) before Django sees them; Django itself refuses bodies
@@ -15,7 +15,7 @@ def _int(name, default):
     return int(value) if value.strip() else default
 
 
-wsgi_app = "clinic.wsgi:application"
+wsgi_app = "config.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Sync workers, one per core (at least two): every request is short CPU work (the database and the cache answer
 # in well under a millisecond), so more workers only queue on the same cores. Measured on 2 cores, home page,

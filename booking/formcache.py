@@ -18,7 +18,7 @@ from django.utils.translation import get_language
 from clinic import caching, pagecache
 
 from .forms import STARTED_SALT
-from .slots import availability_version
+from .scheduling.availability import availability_version
 
 PARAMS = frozenset({"service", "treatment", "visit", "practitioner"})
 SECONDS = 60

@@ -11,9 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clinic import caching
 from clinic.models import Weekday
-
-from .policy import BookingPolicy  # noqa: F401  (a model of this app, kept in its own module)
 
 
 class VisitType(models.TextChoices):
@@ -207,7 +206,7 @@ class BookingQuerySet(models.QuerySet):
         """Active bookings of these practitioners that keep them busy (buffer included) within [start, until).
 
         Half-open, like the no-overlap rule. (On PostgreSQL the save-time check asks the same question through
-        the constraint's own range expression and GiST index: booking/slotcheck.py.)
+        the constraint's own range expression and GiST index: booking/scheduling/slotcheck.py.)
         """
         return self.active().filter(practitioner_id__in=practitioner_ids, start__lt=until, blocked_until__gt=start)
 
@@ -239,7 +238,7 @@ class Booking(models.Model):
     )
     patient_name = models.CharField(_("patient name"), max_length=120)
     email = models.EmailField(_("email"), max_length=254, db_index=True)
-    # The address folded to one key per mailbox (see booking.emailkeys): what the open-request cap counts.
+    # The address folded to one key per mailbox (see booking.notifications.mailboxes): what the open-request cap counts.
     email_key = models.CharField(max_length=254, blank=True, db_index=True, editable=False)
     phone = models.CharField(_("phone"), max_length=20, help_text=_("Stored in international (E.164) format."))
     phone_as_typed = models.CharField(_("phone as typed"), max_length=40, blank=True)
@@ -284,7 +283,7 @@ class Booking(models.Model):
         return self.reference
 
     def save(self, *args, **kwargs):
-        from .emailkeys import normalise_email
+        from .notifications.mailboxes import normalise_email
 
         self.email_key = normalise_email(self.email) if self.email else ""
         if kwargs.get("update_fields") is not None and "email" in kwargs["update_fields"]:
@@ -415,7 +414,7 @@ class OutboxEmail(models.Model):
     recipient = models.EmailField(_("recipient"))
     booking = models.ForeignKey(Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="emails")
     subject = models.CharField(_("subject"), max_length=200)
-    # Written by the worker just before sending, from `context` (see booking.emails).
+    # Written by the worker just before sending, from `context` (see booking.notifications.emails).
     body = models.TextField(_("body"), blank=True)
     ics = models.TextField(_("calendar attachment"), blank=True)
     # What the email must show, as of the moment it was queued: the booking's state then, and the note.
@@ -451,3 +450,32 @@ class OutboxEmail(models.Model):
 
     def __str__(self):
         return f"{self.kind} #{self.pk}"
+
+
+# How the clinic handles online requests: one row, edited in admin as "Booking policy".
+class BookingPolicy(models.Model):
+    """How the clinic handles online requests: one row, edited in admin."""
+
+    CACHE_NAME = "booking-policy"
+
+    confirm_instantly = models.BooleanField(
+        _("confirm online requests instantly"),
+        default=False,
+        help_text=_("When on, a request for a free time is confirmed at once instead of waiting for staff review."),
+    )
+
+    class Meta:
+        verbose_name = _("booking policy")
+        verbose_name_plural = _("booking policy")
+
+    def __str__(self):
+        return str(self._meta.verbose_name).capitalize()
+
+    @classmethod
+    def current(cls):
+        """The policy in force (defaults when none is saved), from the shared cache when possible."""
+        policy, version = caching.get_versioned(cls.CACHE_NAME, "booking:policy")
+        if policy is None:
+            policy = cls.objects.order_by("pk").first() or cls()
+            caching.set_versioned("booking:policy", policy, version, 60 * 60 * 24)
+        return policy

@@ -3,7 +3,7 @@
 from clinic import caching, pagecache
 
 from .models import Booking, BookingPolicy, Closure, Service, TimeOff, WorkingHours
-from .slots import AVAILABILITY
+from .scheduling.availability import AVAILABILITY
 
 
 def connect():

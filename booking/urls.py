@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import pages, views
+from . import views
 
 app_name = "booking"
 
@@ -11,6 +11,6 @@ urlpatterns = [
     path("book/manage/<str:token>/cancel/", views.cancel_view, name="cancel"),
     path("book/manage/<str:token>/move/", views.move_view, name="move"),
     path("book/manage/<str:token>/calendar.ics", views.calendar_view, name="calendar"),
-    path("patients/fees-and-insurance/", pages.FeesView.as_view(), name="fees"),
-    path("patients/cancellation-policy/", pages.CancellationPolicyView.as_view(), name="cancellation_policy"),
+    path("patients/fees-and-insurance/", views.FeesView.as_view(), name="fees"),
+    path("patients/cancellation-policy/", views.CancellationPolicyView.as_view(), name="cancellation_policy"),
 ]

@@ -10,19 +10,23 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
+from django.views.generic import TemplateView
 
 from clinic.facts import get_facts
 from clinic.models import OpeningHours, Practitioner
+from clinic.pagecache import cache_public_page
 
-from . import formcache, ratelimit, reminders, workflow
-from .calendar import booking_ics
+from . import formcache, ratelimit, workflow
 from .forms import BookingForm, ChoicesForm, MoveForm
 from .models import Booking, Closure, Service, VisitType
-from .picker import build_picker, move_picker
+from .notifications import reminders
+from .notifications.ics import booking_ics
+from .scheduling.picker import build_picker, move_picker
 from .tokens import read_token
 
 THANKS_COOKIE = "booking_thanks"
@@ -363,3 +367,30 @@ def calendar_view(request, token, booking):
     response = HttpResponse(booking_ics(booking), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="appointment-{booking.reference}.ics"'
     return response
+
+
+# --- The patient information pages that describe the booking rules: fees and the cancellation policy.
+# Both read the late-cancellation window from BOOKING_CANCEL_NOTICE_HOURS, the setting
+# `Booking.patient_can_change` enforces, so the policy a patient reads is the one the site applies.
+
+
+class PolicyPageMixin:
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["cancel_notice_hours"] = settings.BOOKING_CANCEL_NOTICE_HOURS
+        return ctx
+
+
+@method_decorator(cache_public_page, name="dispatch")
+class FeesView(PolicyPageMixin, TemplateView):
+    template_name = "booking/patients/fees.html"
+
+    def get_context_data(self, **kwargs):
+        ctx = super().get_context_data(**kwargs)
+        ctx["services"] = Service.objects.active().order_by("order", "name")
+        return ctx
+
+
+@method_decorator(cache_public_page, name="dispatch")
+class CancellationPolicyView(PolicyPageMixin, TemplateView):
+    template_name = "booking/patients/cancellation.html"

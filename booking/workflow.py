@@ -8,11 +8,11 @@ from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from . import emails, reminders
-from .emailkeys import lock_address, normalise_email
 from .models import Booking, BookingEvent, BookingPolicy, BookingStatus, VisitType
+from .notifications import emails, reminders
+from .notifications.mailboxes import lock_address, normalise_email
 from .races import retry_lost_races
-from .slotcheck import free_at
+from .scheduling.slotcheck import free_at
 
 PATIENT = "patient"
 SYSTEM = "system"

@@ -42,8 +42,8 @@ def render_markdown(text, *, with_toc=False):
 
 @functools.lru_cache(maxsize=1024)
 def _render(text):
-    """Rendering is pure and costs milliseconds per text, so each process remembers recent results (issue 7:
-    about half of an uncached article page's time went to Markdown). Keyed on the text itself, so an edit is
+    """Rendering is pure and costs milliseconds per text, so each process remembers recent results (about
+    half of an uncached article page's time went to Markdown). Keyed on the text itself, so an edit is
     never served stale."""
     converter = md.Markdown(extensions=["extra", "sane_lists", "toc"], extension_configs={"toc": {"toc_depth": "2-3"}})
     html = converter.convert(text or "")

@@ -26,7 +26,7 @@ placeholder instead, and each hit gets the current request's nonce, so the body 
 Served early: ``PageCacheMiddleware`` sits right after the forwarded-header check, outside every other middleware.
 It stores the entries the decorator prepared once the whole stack has added its headers (security headers, CSP,
 language, Vary, caching), keeping the CSP header as a template with a slot for the nonce. A plain GET that hits is
-then answered by ``EarlyHits``, the WSGI application in front of Django (clinic/wsgi.py): one round trip to the
+then answered by ``EarlyHits``, the WSGI application in front of Django (config/wsgi.py): one round trip to the
 shared cache, a fresh nonce spliced into the stored gzip stream and into the CSP header, the stored headers
 copied; no request object, signal, middleware, session, URL resolution or view. Conditional requests, HEAD and
 sites with several languages get the same answer from the middleware. The key is a digest of every request input

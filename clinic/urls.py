@@ -1,10 +1,10 @@
-from django.conf import settings
-from django.contrib import admin
-from django.urls import include, path
+from django.urls import path
 
 from . import views
 
-clinic_patterns = [
+app_name = "clinic"
+
+urlpatterns = [
     path("team/", views.TeamView.as_view(), name="team"),
     path("team/<slug:slug>/", views.PractitionerView.as_view(), name="practitioner"),
     path("contact/", views.ContactView.as_view(), name="contact"),
@@ -25,14 +25,3 @@ clinic_patterns = [
         name="telehealth",
     ),
 ]
-
-urlpatterns = [
-    path(settings.ADMIN_URL, admin.site.urls),
-    path("healthz", views.healthz, name="healthz"),
-    path("robots.txt", views.robots_txt, name="robots"),
-    path("", include((clinic_patterns, "clinic"))),
-    path("", include("articles.urls")),
-    path("", include("booking.urls")),
-]
-
-handler500 = "clinic.views.server_error"

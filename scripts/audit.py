@@ -111,7 +111,7 @@ def main():
     run([PYTHON, "manage.py", "load_content"], env)
     run([PYTHON, "manage.py", "collectstatic", "--noinput", "-v", "0"], env)
     server = subprocess.Popen(
-        [str(ROOT / ".venv" / "bin" / "gunicorn"), "clinic.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2"],
+        [str(ROOT / ".venv" / "bin" / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2"],
         cwd=ROOT,
         env=env,
         stdout=open(OUT / "gunicorn.log", "w"),  # noqa: SIM115

@@ -216,7 +216,7 @@ def manage(site, env, *args, quiet=True):
 
 def _django(site):
     sys.path.insert(0, site)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
     django.setup()
@@ -231,7 +231,7 @@ def probe(site):
     from clinic.models import Location
 
     try:
-        from booking.slots import slots_for
+        from booking.scheduling.availability import slots_for
     except ImportError:  # an older checkout (--before), where availability.py held the database side too
         from booking.availability import slots_for
 
@@ -596,7 +596,7 @@ def run(args):
     setup["collectstatic_s"] = manage(site, env, "collectstatic", "--noinput")
 
     floor = Server("floor", FLOOR_DIR, floor_env(), [*LEAN_FLAGS, "floor.wsgi"], ports[0]).wait_ready("/plain/")
-    lean = Server("site", site, env, [*LEAN_FLAGS, "clinic.wsgi"], ports[1]).wait_ready("/robots.txt")
+    lean = Server("site", site, env, [*LEAN_FLAGS, "config.wsgi"], ports[1]).wait_ready("/robots.txt")
     servers = [floor, lean]
     runner = Runner(args, floor)
     out = {}

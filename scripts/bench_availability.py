@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Benchmark the pure slot engine (booking/availability.py) on a realistic clinic.
+"""Benchmark the pure slot engine (booking/scheduling/engine.py) on a realistic clinic.
 
 Builds N days for P practitioners (Mon-Fri 08:00-18:00, Sat 09:00-13:00, about 8
 bookings a day each, a few time-off blocks, one public holiday) and times the full
@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 # Runnable as a plain script from anywhere: make the repo root importable.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from booking.availability import (  # noqa: E402
+from booking.scheduling.engine import (  # noqa: E402
     Interval,
     WeeklyHours,
     slots_by_practitioner,

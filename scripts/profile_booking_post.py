@@ -56,7 +56,7 @@ def main():
     os.environ.pop("REDIS_URL", None)
     os.environ.update(
         DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="testserver", SECURE_SSL_REDIRECT="0",
-        DATABASE_URL=url, LOG_LEVEL="WARNING", DJANGO_SETTINGS_MODULE="clinic.settings",
+        DATABASE_URL=url, LOG_LEVEL="WARNING", DJANGO_SETTINGS_MODULE="config.settings",
         EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend",
         BOOKING_RATE_LIMIT="100000000", BOOKING_MAX_OPEN_PER_EMAIL="100000", BOOKING_MIN_SECONDS_TO_SUBMIT="0",
     )  # fmt: skip
@@ -78,7 +78,7 @@ def main():
 
     from booking.forms import encode_slot
     from booking.models import Service, VisitType
-    from booking.slots import slots_for
+    from booking.scheduling.availability import slots_for
     from clinic.models import Location
 
     service = Service.objects.get(slug="bench-any-60")

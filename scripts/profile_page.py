@@ -39,7 +39,7 @@ def main():
     db = BUILD / f"{site.name}-bench.sqlite3"
     os.environ.update(
         DEBUG="0", SECRET_KEY=secrets.token_urlsafe(50), ALLOWED_HOSTS="testserver", SECURE_SSL_REDIRECT="0",
-        DATABASE_URL=f"sqlite:///{db}", LOG_LEVEL="WARNING", DJANGO_SETTINGS_MODULE="clinic.settings",
+        DATABASE_URL=f"sqlite:///{db}", LOG_LEVEL="WARNING", DJANGO_SETTINGS_MODULE="config.settings",
     )  # fmt: skip
     os.environ.pop("REDIS_URL", None)
     os.environ.pop("CACHE_URL", None)

@@ -46,7 +46,7 @@ def deliver():
     """
     from django.core import mail
 
-    from booking.outbox import drain
+    from booking.notifications.outbox import drain
 
     def run():
         drain()

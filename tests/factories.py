@@ -21,7 +21,7 @@ from django.utils.text import slugify
 
 from articles.models import Article, ArticleFAQ, ArticleReference, Condition, Treatment, TreatmentFAQ
 from booking.models import Booking, BookingPolicy, BookingStatus, Service, VisitType, WorkingHours
-from booking.slots import slots_for
+from booking.scheduling.availability import slots_for
 from booking.workflow import PatientDetails
 from clinic.models import ClinicProfile, Location, OpeningHours, Practitioner
 

@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from booking.exports import neutralise
+from booking.admin.export import neutralise
 from booking.models import BookingStatus, VisitType
 from tests.factories import PATIENT_NAME, local, make_staff
 
@@ -191,7 +191,7 @@ def test_neutralise(value, expected):
 
 
 def test_phones_in_the_export_are_readable_and_never_formulas(settings):
-    from booking.exports import readable_phone
+    from booking.admin.export import readable_phone
 
     settings.PHONE_REGION = "CA"
     assert readable_phone("+14165550134") == "(416) 555-0134"

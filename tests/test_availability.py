@@ -1,4 +1,4 @@
-"""Tests for the pure slot engine in booking/availability.py.
+"""Tests for the pure slot engine in booking/scheduling/engine.py.
 
 No database and no Django settings: every test builds plain data and checks what a
 patient would see in the date/time picker. Times are written in the clinic's local
@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from booking.availability import (
+from booking.scheduling.engine import (
     WeeklyHours,
     free_slots,
     group_by_local_date,
@@ -479,7 +479,7 @@ def test_the_engine_imports_nothing_from_django():
     from pathlib import Path
 
     code = (
-        "import sys, booking.availability as a; "
+        "import sys, booking.scheduling.engine as a; "
         "assert not [m for m in sys.modules if m == 'django' or m.startswith('django.')], 'django imported'"
     )
     root = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ from django.utils import timezone
 from booking import workflow
 from booking.forms import MoveForm, encode_slot
 from booking.models import Booking, VisitType
-from booking.picker import page_of_days
+from booking.scheduling.picker import page_of_days
 from booking.views import reply_by
 from tests.factories import form_data, free_starts, make_clinic, make_practitioner, make_service, patient
 

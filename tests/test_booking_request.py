@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from booking.forms import encode_slot
 from booking.models import Booking, BookingEvent, BookingPolicy, BookingStatus, OutboxEmail, VisitType
-from booking.outbox import drain
+from booking.notifications.outbox import drain
 from booking.tokens import read_token
 from tests.factories import form_data, free_starts, make_clinic, make_practitioner, make_service
 

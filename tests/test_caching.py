@@ -425,7 +425,7 @@ def test_a_changed_page_does_not_match_the_old_etag(client, site):
 def test_hashed_static_files_are_served_immutable(client):
     from django.conf import settings
 
-    from clinic.settings import STORAGES, WHITENOISE_MAX_AGE  # the production values (DEBUG off)
+    from config.settings import STORAGES, WHITENOISE_MAX_AGE  # the production values (DEBUG off)
 
     assert STORAGES["staticfiles"]["BACKEND"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
     assert WHITENOISE_MAX_AGE == 31536000
@@ -442,6 +442,6 @@ def test_production_uses_the_cached_template_loader_and_persistent_connections()
     ]
     assert "loaders" not in settings.TEMPLATES[0]["OPTIONS"]
     if not settings.DEBUG:
-        from clinic.settings import DATABASES
+        from config.settings import DATABASES
 
         assert DATABASES["default"]["CONN_MAX_AGE"] == 60

@@ -8,7 +8,7 @@ from django.test import RequestFactory
 
 from articles.models import Article
 from booking.models import Booking, Service
-from booking.slots import AVAILABILITY
+from booking.scheduling.availability import AVAILABILITY
 from clinic import caching, pagecache
 from clinic.facts import FACTS
 from clinic.models import ClinicProfile, Practitioner

@@ -6,8 +6,8 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from booking.closures import load_holiday_closures, statutory_holidays
 from booking.models import Closure
+from booking.scheduling.closures import load_holiday_closures, statutory_holidays
 from tests.factories import free_starts, make_clinic, make_practitioner, make_service
 
 pytestmark = pytest.mark.django_db

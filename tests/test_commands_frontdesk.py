@@ -93,7 +93,7 @@ def test_concurrent_runs_plan_one_reminder_each():
 
     from django.db import connection, connections
 
-    from booking.reminders import plan_missing
+    from booking.notifications.reminders import plan_missing
     from tests.factories import FRONT_DESK_HOURS, make_booking, make_clinic, make_practitioner, make_service
 
     if connection.vendor != "postgresql":

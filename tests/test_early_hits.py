@@ -14,7 +14,7 @@ from django.db import close_old_connections
 from django.test import override_settings
 
 from clinic import pagecache
-from clinic.wsgi import application
+from config.wsgi import application
 from tests import test_caching
 
 pytestmark = pytest.mark.django_db

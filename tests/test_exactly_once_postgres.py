@@ -14,9 +14,10 @@ from django.db import connection, connections
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from booking import outbox, workflow
+from booking import workflow
 from booking.forms import encode_slot
 from booking.models import Booking, BookingEvent, BookingStatus, OutboxEmail, OutboxStatus, VisitType
+from booking.notifications import outbox
 from tests.factories import form_data, free_starts, make_clinic, make_practitioner, make_service, patient
 from tests.mail_backends import local_smtp_settings
 
@@ -171,7 +172,7 @@ def smtp():
 
 def _queue_rows(clinic, n):
     booking = clinic["booking"]
-    from booking import emails
+    from booking.notifications import emails
 
     for _ in range(n):
         emails.queue(emails.Kind.ACKNOWLEDGEMENT, booking)

@@ -19,7 +19,7 @@ from django.test import Client, override_settings
 
 from booking import ratelimit
 from booking.models import Booking, OutboxEmail, OutboxStatus
-from booking.outbox import drain
+from booking.notifications.outbox import drain
 from clinic.facts import get_facts
 from tests.factories import (
     ArticleFactory,

@@ -12,8 +12,9 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.urls import reverse
 
-from booking import outbox, workflow, zones
+from booking import workflow, zones
 from booking.models import Booking, BookingPolicy, BookingStatus, OutboxEmail, OutboxStatus, VisitType
+from booking.notifications import outbox
 from tests.factories import FrontDeskClinic, patient
 
 pytestmark = pytest.mark.django_db

@@ -157,7 +157,7 @@ def gunicorn_server(tmp_path_factory):
         "SECURE_SSL_REDIRECT": "0",
         "GUNICORN_WORKERS": "1",
         "GUNICORN_ACCESSLOG": "",
-        "DJANGO_SETTINGS_MODULE": "clinic.settings",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
     }
     env.pop("DATABASE_URL", None)
     env.pop("REDIS_URL", None)

@@ -1,4 +1,4 @@
-"""Saving a booking checks only the chosen start (booking/slotcheck.py): it must accept exactly the starts the
+"""Saving a booking checks only the chosen start (booking.scheduling.slotcheck): it must accept exactly the starts the
 picker offers, and refuse everything else the rules forbid, on SQLite and on PostgreSQL alike."""
 
 from datetime import time, timedelta
@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from booking.models import Booking, BookingStatus, Closure, TimeOff, VisitType, WorkingHours
-from booking.slotcheck import free_at
-from booking.slots import slots_for
+from booking.scheduling.availability import slots_for
+from booking.scheduling.slotcheck import free_at
 from tests.factories import (
     LocationFactory,
     form_data,

@@ -7,8 +7,8 @@ from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
-from booking import emails, outbox
 from booking.models import Booking, BookingAccess, BulkAccess
+from booking.notifications import emails, outbox
 from tests.factories import FrontDeskClinic, local, make_staff
 
 pytestmark = pytest.mark.django_db

@@ -11,9 +11,10 @@ from django.core import mail
 from django.core.management import call_command
 from django.test import override_settings
 
-from booking import outbox, workflow
+from booking import workflow
 from booking.models import Booking, BookingStatus, OutboxEmail, OutboxStatus
-from booking.reminders import plan_missing, reminder_time
+from booking.notifications import outbox
+from booking.notifications.reminders import plan_missing, reminder_time
 from tests.factories import FrontDeskClinic
 
 pytestmark = pytest.mark.django_db

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..forms import MoveForm
 from ..models import BookingStatus
-from ..picker import move_picker
+from ..scheduling.picker import move_picker
 from ..workflow import (
     NotAllowed,
     SlotTaken,

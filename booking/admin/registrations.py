@@ -15,7 +15,6 @@ from django.utils.translation import gettext_lazy as _
 from clinic.admin import PractitionerAdmin as ClinicPractitionerAdmin
 from clinic.models import Practitioner
 
-from .. import emails, outbox
 from ..models import (
     Booking,
     BookingAccess,
@@ -28,6 +27,7 @@ from ..models import (
     TimeOff,
     WorkingHours,
 )
+from ..notifications import emails, outbox
 from .bookings import BookingAdmin
 from .common import ReadOnlyMixin
 from .forms import WorkingHoursFormSet

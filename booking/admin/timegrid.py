@@ -7,7 +7,7 @@ many columns the grid has), all defined in the stylesheet ``grid_css()`` writes 
 The axis is the clinic's wall clock in rows of ROW_MINUTES, labelled every quarter hour; grid row 1 holds the
 column headings. An instant is placed by its local wall-clock time on the column's day, so 9:00 sits on the
 9:00 row on both sides of a daylight-saving change. Free starts come from the scheduling engine
-(booking.availability.free_slots): working hours minus bookings (with their buffers), time off and closures,
+(booking.scheduling.engine.free_slots): working hours minus bookings (with their buffers), time off and closures,
 on the quarter-hour grid.
 """
 
@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 
-from ..availability import WeeklyHours, free_slots, working_windows
+from ..scheduling.engine import WeeklyHours, free_slots, working_windows
 
 ROW_MINUTES = 5
 STEP_MINUTES = 15  # the quarter hours on the axis, and the grid free starts are offered on

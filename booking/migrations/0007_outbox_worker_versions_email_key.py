@@ -7,7 +7,7 @@ from django.db import migrations, models
 
 def fill_new_columns(apps, schema_editor):
     """Existing rows: a Message-ID each, the folded email key, and the booking time each reminder was for."""
-    from booking.emailkeys import normalise_email
+    from booking.notifications.mailboxes import normalise_email
 
     Booking = apps.get_model("booking", "Booking")
     OutboxEmail = apps.get_model("booking", "OutboxEmail")

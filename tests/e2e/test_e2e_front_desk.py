@@ -8,8 +8,8 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from booking import workflow
-from booking.availability import slots_for
 from booking.models import Booking, OutboxEmail, OutboxStatus, Service, VisitType
+from booking.scheduling.availability import slots_for
 from tests.factories import patient
 
 PASSWORD = "a-long-test-password-42"

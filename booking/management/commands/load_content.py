@@ -10,7 +10,7 @@ from django.db import transaction
 import articles.content
 import booking.content
 import clinic.content
-from booking.closures import load_holiday_closures
+from booking.scheduling.closures import load_holiday_closures
 
 
 class Command(BaseCommand):

@@ -1,14 +1,14 @@
 """Give failed emails a fresh set of attempts and send what is due, exactly once each.
 
 Safe to run while workers run and from several machines at once: it only marks failed rows due again
-and then sends through the same exactly-once claim as the worker (booking.outbox), so no row is ever
+and then sends through the same exactly-once claim as the worker (booking.notifications.outbox), so no row is ever
 sent by two processes.
 """
 
 from django.core.management.base import BaseCommand
 
-from booking import outbox
 from booking.models import OutboxEmail
+from booking.notifications import outbox
 
 
 class Command(BaseCommand):

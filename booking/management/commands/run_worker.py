@@ -1,6 +1,6 @@
 """The email worker: sends every outbox row when it is due and plans reminders. Run one or more anywhere.
 
-Each row is claimed by exactly one worker (see booking.outbox), so any number of workers on any number
+Each row is claimed by exactly one worker (see booking.notifications.outbox), so any number of workers on any number
 of machines can run at once. Stops cleanly on Ctrl-C / SIGTERM after the email in hand.
 """
 
@@ -12,7 +12,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from booking import outbox, reminders
+from booking.notifications import outbox, reminders
 
 logger = logging.getLogger("booking.worker")
 PLAN_EVERY_SECONDS = 300

@@ -3,7 +3,7 @@ minutes, and sends each reminder when it is due; no cron line is needed)."""
 
 from django.core.management.base import BaseCommand
 
-from booking.reminders import plan_missing
+from booking.notifications.reminders import plan_missing
 
 
 class Command(BaseCommand):

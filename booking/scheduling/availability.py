@@ -1,5 +1,5 @@
 """Free appointment times from the database: a thin adapter that feeds the pure engine in
-``booking/availability.py``, and the shared cache in front of it.
+``booking/scheduling/engine.py``, and the shared cache in front of it.
 
 A fixed handful of queries whatever the date range, so the booking page costs the same with 10 bookings
 or 10,000. What patients browse comes from the shared cache under the ``AVAILABILITY`` version, which every
@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from clinic import caching
 
-from .availability import Interval, WeeklyHours, slots_by_practitioner, working_windows
-from .models import Booking, Closure, TimeOff, VisitType, WorkingHours
+from ..models import Booking, Closure, TimeOff, VisitType, WorkingHours
+from .engine import Interval, WeeklyHours, slots_by_practitioner, working_windows
 
 _ONE_DAY = timedelta(days=1)
 
@@ -67,7 +67,7 @@ def slots_for(
 
     What patients browse comes from the shared cache (keyed on a version that every change to
     bookings, hours, time off, closures or services replaces). Saving a booking never uses this: it checks
-    the one chosen start against the database (booking/slotcheck.py), which has the last word on overlaps.
+    the one chosen start against the database (booking/scheduling/slotcheck.py), which has the last word on overlaps.
     """
     if not use_cache or now is not None or exclude_booking:
         return _compute_slots(service, visit_type, location, practitioner, day, now, exclude_booking)

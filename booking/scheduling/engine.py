@@ -2,7 +2,7 @@
 
 Everything here works on plain data (dataclasses, tuples, aware datetimes) and imports
 nothing from Django, so it can be tested and benchmarked without a database or settings.
-The thin database and cache adapter that feeds it is ``booking/slots.py``.
+The thin database and cache adapter that feeds it is ``booking/scheduling/availability.py``.
 
 Conventions
 -----------
@@ -271,26 +271,3 @@ def group_by_local_date(starts: Iterable[datetime], tz: ZoneInfo) -> dict[date, 
     for t in sorted(starts):
         grouped.setdefault(_utc(t, "start").astimezone(tz).date(), []).append(t)
     return grouped
-
-
-# The adapter's names, still importable from here for older callers: resolved on first use, so importing the
-# engine never imports Django.
-_ADAPTER_NAMES = frozenset(
-    {
-        "AVAILABILITY",
-        "AVAILABILITY_CACHE_SECONDS",
-        "availability_version",
-        "booking_window",
-        "bump_availability_version",
-        "candidate_practitioners",
-        "slots_for",
-    }
-)
-
-
-def __getattr__(name):
-    if name in _ADAPTER_NAMES:
-        from . import slots
-
-        return getattr(slots, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

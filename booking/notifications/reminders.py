@@ -12,7 +12,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .models import Booking, BookingStatus, OutboxEmail, OutboxStatus
+from ..models import Booking, BookingStatus, OutboxEmail, OutboxStatus
+from . import emails
 
 REMINDER = "reminder"
 
@@ -42,8 +43,6 @@ def _withdraw(booking, keep_start=None):
 
 def plan(booking, now=None):
     """Make the outbox hold exactly the reminder this booking should get. Call inside its transaction."""
-    from . import emails
-
     now = now or timezone.now()
     if booking.status != BookingStatus.CONFIRMED:
         _withdraw(booking)

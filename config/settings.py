@@ -32,6 +32,7 @@ def env_int(name, default):
     return int(value) if value.strip() else default
 
 
+# --- Site, secrets and hosts -----------------------------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", False)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
@@ -44,13 +45,12 @@ if not SECRET_KEY:
         )
     SECRET_KEY = "insecure-development-key-only-used-when-DEBUG-is-on"  # noqa: S105
 
-# Where staff land after signing in when the requested next= page is refused (another host, a bad URL).
-LOGIN_URL = "admin:login"
-LOGIN_REDIRECT_URL = "admin:index"
-
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]" if DEBUG else "")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+ADMIN_URL = os.environ.get("ADMIN_URL", "admin/").strip("/") + "/"
 
+# --- Applications, middleware, URLs and templates --------------------------------------------------------------------
 INSTALLED_APPS = [
     "clinic.apps.ClinicAdminConfig",  # django.contrib.admin with the clinic's site
     "django.contrib.auth",
@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "crispy_forms",
     "crispy_bootstrap5",
+    "axes",
     "clinic",
     "articles",
     "booking",
@@ -92,10 +93,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as the axes docs require
 ]
 
-ROOT_URLCONF = "clinic.urls"
-WSGI_APPLICATION = "clinic.wsgi.application"
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
     {
@@ -113,6 +115,7 @@ TEMPLATES = [
     },
 ]
 
+# --- Database and shared cache ---------------------------------------------------------------------------------------
 # SQLite file unless DATABASE_URL says otherwise; persistent connections in production.
 DATABASES = {
     "default": dj_database_url.config(
@@ -148,13 +151,34 @@ if REDIS_URL:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "clinic"}}
 
+# --- Staff accounts and sign-in --------------------------------------------------------------------------------------
+# Where staff land after signing in when the requested next= page is refused (another host, a bad URL).
+LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "admin:index"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Admin login lockout with django-axes. Attempts are stored in the database (AxesDatabaseHandler), so
+# every server instance sees the same count. Lockout is keyed on the username *and* the client address,
+# so an attacker cannot lock a staff member out from everywhere by guessing at their username.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out logins before checking passwords
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "axes/lockout.html"
+# The same client address the booking rate limit uses (X-Forwarded-For only from TRUSTED_PROXIES).
+AXES_CLIENT_IP_CALLABLE = "clinic.client_address.client_address"
 
+# --- Language and time -----------------------------------------------------------------------------------------------
 LANGUAGE_CODE = "en-ca"
 LANGUAGES = [("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
@@ -162,6 +186,7 @@ TIME_ZONE = os.environ.get("TIME_ZONE", "America/Toronto")
 USE_I18N = True
 USE_TZ = True
 
+# --- Static and media files ------------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
@@ -177,9 +202,11 @@ STORAGES = {
 }
 WHITENOISE_MAX_AGE = 31536000 if not DEBUG else 0
 
+# --- Forms -----------------------------------------------------------------------------------------------------------
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# --- Email -----------------------------------------------------------------------------------------------------------
 # Email: SMTP when EMAIL_HOST is set. Without it, the console (development). With DEBUG off the console is
 # refused by `check --deploy` (clinic/checks.py) unless EMAIL_BACKEND names it explicitly (a staging server).
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
@@ -199,15 +226,14 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The address that receives "new request" notices; defaults to the clinic's email in admin.
 CLINIC_NOTIFY_EMAIL = os.environ.get("CLINIC_NOTIFY_EMAIL", "")
 
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
-ADMIN_URL = os.environ.get("ADMIN_URL", "admin/").strip("/") + "/"
-
+# --- Booking rules and the email worker ------------------------------------------------------------------------------
 # Booking rules (hours/days); see README "Booking".
 BOOKING_MIN_NOTICE_HOURS = env_int("BOOKING_MIN_NOTICE_HOURS", 12)
 BOOKING_HORIZON_DAYS = env_int("BOOKING_HORIZON_DAYS", 60)
 BOOKING_CANCEL_NOTICE_HOURS = env_int("BOOKING_CANCEL_NOTICE_HOURS", 24)
 BOOKING_LINK_DAYS_AFTER = env_int("BOOKING_LINK_DAYS_AFTER", 30)  # the patient's link stops working after this
 BOOKING_RATE_LIMIT = env_int("BOOKING_RATE_LIMIT", 5)  # requests per client address per hour
+BOOKING_RETENTION_MONTHS = env_int("BOOKING_RETENTION_MONTHS", 24)  # then purge_bookings anonymises them
 BOOKING_MAX_OPEN_PER_EMAIL = env_int("BOOKING_MAX_OPEN_PER_EMAIL", 3)
 BOOKING_MIN_SECONDS_TO_SUBMIT = env_int("BOOKING_MIN_SECONDS_TO_SUBMIT", 3)
 EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 5)
@@ -221,6 +247,7 @@ WORKER_POLL_SECONDS = env_int("WORKER_POLL_SECONDS", 2)
 BOOKING_REMINDER_HOUR = env_int("BOOKING_REMINDER_HOUR", 18)
 BOOKING_LATE_REMINDER_HOURS = env_int("BOOKING_LATE_REMINDER_HOURS", 2)
 
+# --- Proxies and security headers ------------------------------------------------------------------------------------
 # Our own reverse proxies / load balancers (addresses or networks, comma-separated). X-Forwarded-For and
 # X-Forwarded-Proto count only on connections from these (clinic/client_address.py); nobody else's do.
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
@@ -258,6 +285,7 @@ X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
+# --- Content Security Policy and Permissions Policy ------------------------------------------------------------------
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
@@ -277,6 +305,7 @@ PERMISSIONS_POLICY = (
     "payment=(), usb=(), interest-cohort=()"
 )
 
+# --- Logging ---------------------------------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -286,36 +315,16 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# --- The clinic's locale ---------------------------------------------------------------------------------------------
 # The region assumed for phone numbers typed without a country code.
 PHONE_REGION = os.environ.get("PHONE_REGION", "CA")
 # Statutory holidays loaded as closures by load_content: country, then province or state ("" for none).
 CLINIC_HOLIDAYS = os.environ.get("CLINIC_HOLIDAYS", "CA-ON")
 # How the clinic's time zone is named on pages and in emails; empty = derived from TIME_ZONE.
 CLINIC_TIME_ZONE_LABEL = os.environ.get("CLINIC_TIME_ZONE_LABEL", "")
-BOOKING_RETENTION_MONTHS = env_int("BOOKING_RETENTION_MONTHS", 24)
 
-
-# --- Security additions (issue 6) ------------------------------------------------------------------
-# Admin login lockout with django-axes. Attempts are stored in the database (AxesDatabaseHandler), so
-# every server instance sees the same count. Lockout is keyed on the username *and* the client address,
-# so an attacker cannot lock a staff member out from everywhere by guessing at their username.
-INSTALLED_APPS += ["axes"]
-MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as the axes docs require
-AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out logins before checking passwords
-    "django.contrib.auth.backends.ModelBackend",
-]
-AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
-AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "axes/lockout.html"
-# The same client address the booking rate limit uses (X-Forwarded-For only from TRUSTED_PROXIES).
-AXES_CLIENT_IP_CALLABLE = "clinic.client_address.client_address"
-
-
-# --- Page cache (issue 7, see clinic/pagecache.py) -------------------------------------------------------
+# --- Page cache ------------------------------------------------------------------------------------------------------
+# Page cache (clinic/pagecache.py).
 # Public pages are cached whole in the shared cache above and dropped when staff change what they show.
 PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE", True)
 PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 600)  # how long an entry lives in the shared cache

@@ -8,7 +8,7 @@ import holidays
 from django.conf import settings
 from django.utils import timezone
 
-from .models import Closure
+from ..models import Closure
 
 
 def statutory_holidays(years, region=None):

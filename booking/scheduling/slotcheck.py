@@ -1,6 +1,6 @@
 """Is one chosen start still free? The check a booking is saved under, on that slot's own time range.
 
-The picker shows what ``booking/slots.py`` computes for whole days; saving needs the answer for one start
+The picker shows what ``availability.py`` computes for whole days; saving needs the answer for one start
 only. Two queries whatever the data: the candidates' hours on that weekday (none on a closure day), and
 the bookings and time off overlapping the working window the start falls in. The pure engine then cuts
 that one window exactly as the picker does, so a start is accepted here if and only if the picker would
@@ -15,9 +15,9 @@ from django.utils import timezone
 
 from clinic.models import Practitioner
 
-from .availability import WeeklyHours, free_slots, working_windows
-from .models import ACTIVE_STATUSES, Booking, Closure, Service, TimeOff, VisitType, WorkingHours
-from .slots import booking_window, hours_at_place
+from ..models import ACTIVE_STATUSES, Booking, Closure, Service, TimeOff, VisitType, WorkingHours
+from .availability import booking_window, hours_at_place
+from .engine import WeeklyHours, free_slots, working_windows
 
 # PostgreSQL: the ORM query below written out (building it cost more CPU than running it); {where_place}
 # is one of the fixed conditions in _PLACE, every value is a parameter.

@@ -10,9 +10,10 @@ from datetime import date
 
 from django.utils import timezone
 
-from .availability import group_by_local_date, slots_for
-from .forms import decode_slot, encode_slot, parse_date
-from .models import VisitType
+from ..forms import decode_slot, encode_slot, parse_date
+from ..models import VisitType
+from .availability import slots_for
+from .engine import group_by_local_date
 
 DAYS_PER_PAGE = 6
 

@@ -1,7 +1,7 @@
 """Patient and staff emails, through one outbox table.
 
 Each email is written as an OutboxEmail row inside the transaction that caused it; the email worker
-(booking.outbox, ``manage.py run_worker``) sends it after that transaction commits. A web request never
+(booking.notifications.outbox, ``manage.py run_worker``) sends it after that transaction commits. A web request never
 talks to the mail server, so a slow or failing mail server never slows, loses or blocks a booking: the
 row keeps the error, staff see it in admin, and the worker retries it with backoff.
 No email ever carries the patient's reason for the visit or other health details.
@@ -22,8 +22,8 @@ from django.utils.translation import gettext as _
 
 from clinic.facts import get_facts
 
-from .calendar import booking_ics
-from .models import Booking, OutboxEmail
+from ..models import Booking, OutboxEmail
+from .ics import booking_ics
 
 logger = logging.getLogger(__name__)
 

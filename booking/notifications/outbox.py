@@ -1,6 +1,6 @@
 """The email worker's side of the outbox: claim each due row exactly once, send it, record the outcome.
 
-Rows are written by booking.emails inside the transaction that caused them; nothing in a web request
+Rows are written by booking.notifications.emails inside the transaction that caused them; nothing in a web request
 talks to the mail server. A worker (``manage.py run_worker``) claims due rows and sends them. Claiming
 is exactly-once across any number of workers on any number of machines:
 
@@ -21,7 +21,9 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from .models import OutboxEmail, OutboxStatus
+from ..models import OutboxEmail, OutboxStatus
+from .emails import render
+from .reminders import REMINDER, still_wanted
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +77,6 @@ def build_message(email):
 def deliver(email, now=None):
     """Send one claimed row and record the outcome on it. Never raises; returns True when sent,
     False when it failed, None when it was a reminder no longer wanted (moved or cancelled meanwhile)."""
-    from .reminders import REMINDER, still_wanted
-
     if email.kind == REMINDER and not still_wanted(email):
         OutboxEmail.objects.filter(pk=email.pk).update(status=OutboxStatus.CANCELLED)
         return None
@@ -107,8 +107,6 @@ def deliver(email, now=None):
 def _write_text(email):
     """Render the email from its snapshot and keep the text on the row, so a retry sends the same words and
     staff read in admin what was sent. False when there is nothing to render (the booking is gone)."""
-    from .emails import render
-
     rendered = render(email)
     if rendered is None:
         return False

@@ -1,4 +1,4 @@
-"""WSGI entry point for gunicorn: `gunicorn clinic.wsgi`.
+"""WSGI entry point for gunicorn: `gunicorn config.wsgi`.
 
 Page-cache hits for plain GETs are answered in front of Django (clinic.pagecache.EarlyHits); everything else
 goes to Django's handler.
@@ -8,7 +8,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django_application = get_wsgi_application()
 
 from clinic.pagecache import EarlyHits  # noqa: E402  (needs the settings configured above)
