@@ -7,7 +7,7 @@ Time is frozen (time-machine) at a known moment in the clinic's zone, America/To
 import re
 from datetime import datetime, time, timedelta
 from statistics import median
-from time import perf_counter
+from time import perf_counter, process_time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -371,6 +371,7 @@ def test_day_calendar_queries_do_not_grow_with_bookings(desk, clinic, django_ass
         large, response = render(desk, days[60])
     assert len(items(response, "booking")) == 240
     assert large == small
+    print(f"\nday calendar queries: {small} with 4x15 bookings, {large} with 4x60")
     assert [c.practitioner.name for c in response.context["grids"][0]["columns"]] == [
         "Daniel Okafor",
         "Mia Chen",
@@ -383,11 +384,16 @@ def test_day_calendar_render_time(desk, clinic):
     """50 renders of the day with 4 practitioners and 60 bookings (15 each): the median, printed with -s."""
     days = four_practitioners_with_bookings(clinic)
     render(desk, days[15])
-    timings = []
+    timings, cpu = [], []
     for _ in range(50):
-        started = perf_counter()
+        started, started_cpu = perf_counter(), process_time()
         response = desk.get(DAY, {"date": days[15].isoformat()})
         timings.append((perf_counter() - started) * 1000)
+        cpu.append((process_time() - started_cpu) * 1000)
     assert response.status_code == 200
-    print(f"\nday calendar, 4 practitioners x 15 bookings: median {median(timings):.1f} ms over 50 renders")
+    # CPU time is what the render costs; wall time also holds waiting for a busy machine's cores.
+    print(
+        f"\nday calendar, 4 practitioners x 15 bookings, 50 renders: median {median(timings):.1f} ms wall, "
+        f"{median(cpu):.1f} ms CPU"
+    )
     assert median(timings) < 250  # the target is 50 ms; the bound leaves room for a busy shared test machine

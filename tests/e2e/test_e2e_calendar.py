@@ -110,6 +110,13 @@ def test_day_calendar_fits_1280_works_by_keyboard_and_passes_axe(signed_in, busy
     blocking = [v for v in violations if v["impact"] in BLOCKING]
     assert not blocking, describe(blocking)
 
+    # Printed, it is a day sheet: the bookings, time off and names, without navigation or booking links.
+    page.emulate_media(media="print")
+    expect(page.locator(".cal-free").first).to_be_hidden()
+    expect(page.locator(".schedule-nav")).to_be_hidden()
+    expect(page.locator(".cal-booking", has_text="Alex Rivera")).to_be_visible()
+    expect(page.locator(".cal-off")).to_be_visible()
+
 
 def test_week_calendar_one_practitioner_passes_axe(signed_in, busy_day, live_server, axe_source):
     page = signed_in
@@ -119,7 +126,7 @@ def test_week_calendar_one_practitioner_passes_axe(signed_in, busy_day, live_ser
     page.get_by_role("button", name="Show").click()
     expect(page.locator(".cal-booking", has_text="Priya Natarajan")).to_be_visible()
     no_sideways_scroll(page)
-    page.screenshot(path=str(screenshot_dir() / "admin-week-calendar-1280.png"))
+    page.screenshot(path=str(screenshot_dir() / "admin-week-1280.png"))
     blocking = [v for v in axe_violations(page, axe_source) if v["impact"] in BLOCKING]
     assert not blocking, describe(blocking)
 
