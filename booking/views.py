@@ -16,12 +16,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.generic import TemplateView
+from django_ratelimit.core import is_ratelimited
 
+from clinic import datetimes
+from clinic.cache_headers import public_page
+from clinic.client_address import client_address
 from clinic.facts import get_facts
 from clinic.models import OpeningHours, Practitioner
-from clinic.pagecache import cache_public_page
 
-from . import formcache, ratelimit, workflow
+from . import workflow
 from .forms import BookingForm, ChoicesForm, MoveForm
 from .models import Booking, Closure, Service, VisitType
 from .notifications import reminders
@@ -30,6 +33,22 @@ from .scheduling.picker import build_picker, move_picker
 from .tokens import read_token
 
 THANKS_COOKIE = "booking_thanks"
+
+
+def over_rate_limit(request):
+    """Count one booking request against its client's hourly limit (BOOKING_RATE_LIMIT); True when over it.
+
+    django-ratelimit increments first and compares after, with the shared cache's atomic INCR, so concurrent
+    requests on any instance each get their own number. Keyed on the trusted client address (hashed into the
+    cache key); when the cache is down it fails open (RATELIMIT_FAIL_OPEN): patients can still book.
+    """
+    return is_ratelimited(
+        request,
+        group="booking-request",
+        key=lambda _group, req: client_address(req),
+        rate=lambda _group, _req: (settings.BOOKING_RATE_LIMIT, 60 * 60),
+        increment=True,
+    )
 
 
 def slot_taken_message():
@@ -67,18 +86,6 @@ def _initial_from_query(params):
     return initial
 
 
-def _prefill_understood(params):
-    """True when every query parameter is one the form reads, once, with a value that exists."""
-    services = Service.objects.active()
-    valid = {
-        "service": lambda v: services.filter(slug=v).exists(),
-        "treatment": lambda v: services.filter(treatment__slug=v).exists(),
-        "visit": lambda v: v in VisitType.values,
-        "practitioner": lambda v: Practitioner.objects.active().filter(slug=v).exists(),
-    }
-    return all(name in valid and len(values) == 1 and valid[name](values[0]) for name, values in params.lists())
-
-
 def _choices(form_data):
     """Validate only the what/where part of the submitted data, to decide which times to show."""
     choices = ChoicesForm(form_data)
@@ -96,22 +103,13 @@ def _render_form(request, form, picker, status=200):
 @require_http_methods(["GET", "POST"])
 def request_view(request):
     if request.method == "GET":
-        key = formcache.cache_key(request)
-        cached = formcache.cached_response(request, key) if key else None
-        if cached is not None:
-            return cached
         initial = _initial_from_query(request.GET)
-        if key and not _prefill_understood(request.GET):
-            key = None  # unknown values are not kept: random ?service= values cannot fill the cache
         form = BookingForm(initial=initial)
         data = {**initial, "visit_type": initial.get("visit_type", VisitType.IN_CLINIC)}
         picker = build_picker(_choices(data))
         if not initial.get("service"):
             picker.problems = []  # nothing chosen yet is not a mistake
-        response = _render_form(request, form, picker)
-        if key:
-            formcache.store(key, response, form)
-        return response
+        return _render_form(request, form, picker)
 
     if request.POST.get("action") == "refresh" or "from" in request.POST:
         # "Show available times" or "Later dates" without JavaScript: re-render with what was typed; what does
@@ -128,11 +126,11 @@ def request_view(request):
         return redirect("booking:manage", token=existing.manage_token())
 
     if form.is_bot():
-        ratelimit.take(request)
+        over_rate_limit(request)  # a bot's attempt counts too
         form.add_error(None, _("Sorry, we couldn't accept this request. Please try again or call us."))
     elif form.is_valid():
         # Counted before the save (increment, then compare): concurrent requests cannot all pass.
-        if not ratelimit.take(request):
+        if over_rate_limit(request):
             form.add_error(
                 None, _("We've received several requests from your connection. Please call us to book more.")
             )
@@ -213,19 +211,9 @@ def _save(request, form):
 @never_cache
 @require_GET
 def times_view(request):
-    """The date and time picker as an HTML fragment, for the booking page's script.
-
-    The fragment depends only on the query and on availability, so it is reused from the shared
-    cache for a minute (the key carries the availability version, which every booking change replaces).
-    """
-    key = formcache.fragment_key(request)
-    html = formcache.get_fragment(key) if key else None
-    if html is None:
-        picker = build_picker(_choices(request.GET), first=request.GET.get("from"), slot=request.GET.get("slot"))
-        html = render_to_string("booking/includes/picker.html", {"picker": picker}, request=request)
-        if key:
-            formcache.set_fragment(key, html)
-    return HttpResponse(html)
+    """The date and time picker as an HTML fragment, for the booking page's script."""
+    picker = build_picker(_choices(request.GET), first=request.GET.get("from"), slot=request.GET.get("slot"))
+    return HttpResponse(render_to_string("booking/includes/picker.html", {"picker": picker}, request=request))
 
 
 def _booking_from_token(token):
@@ -296,7 +284,7 @@ def manage_view(request, token, booking):
 def reply_by(requested_at):
     """The next day the clinic is open after a request arrives: the latest day staff reply by."""
     open_days = {h.weekday for h in OpeningHours.objects.all() if not h.is_closed} or {0, 1, 2, 3, 4}
-    day = timezone.localtime(requested_at).date()
+    day = datetimes.local_date(requested_at)
     closed = set(
         Closure.objects.filter(date__gt=day, date__lte=day + timedelta(days=30)).values_list("date", flat=True)
     )
@@ -381,7 +369,7 @@ class PolicyPageMixin:
         return ctx
 
 
-@method_decorator(cache_public_page, name="dispatch")
+@method_decorator(public_page, name="dispatch")
 class FeesView(PolicyPageMixin, TemplateView):
     template_name = "booking/patients/fees.html"
 
@@ -391,6 +379,6 @@ class FeesView(PolicyPageMixin, TemplateView):
         return ctx
 
 
-@method_decorator(cache_public_page, name="dispatch")
+@method_decorator(public_page, name="dispatch")
 class CancellationPolicyView(PolicyPageMixin, TemplateView):
     template_name = "booking/patients/cancellation.html"

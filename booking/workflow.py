@@ -5,13 +5,15 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from clinic import datetimes
+from clinic.db import retry_lost_races, transaction_lock
 
 from .models import Booking, BookingEvent, BookingPolicy, BookingStatus, VisitType
 from .notifications import emails, reminders
-from .notifications.mailboxes import lock_address, normalise_email
-from .races import retry_lost_races
+from .notifications.mailboxes import normalise_email
 from .scheduling.slotcheck import free_at
 
 PATIENT = "patient"
@@ -50,8 +52,7 @@ class Unchanged(Exception):
 
 def describe(booking):
     """A booking's state and time in plain words, e.g. "confirmed for Friday 11 December, 9 a.m."."""
-    local = timezone.localtime(booking.start)
-    when = f"{formats.date_format(local, 'l j F')}, {formats.time_format(local, 'TIME_FORMAT')}"
+    when = datetimes.local_when(booking.start, year=False)
     return _("%(status)s for %(when)s") % {"status": booking.get_status_display().lower(), "when": when}
 
 
@@ -135,7 +136,7 @@ def request_booking(
         location = None
     email_key = normalise_email(patient.email)
     with transaction.atomic():
-        lock_address(email_key)
+        transaction_lock(email_key)
         open_count = Booking.objects.active().filter(email_key=email_key, start__gte=now).count()
         if open_count >= settings.BOOKING_MAX_OPEN_PER_EMAIL:
             raise TooManyOpen
@@ -186,7 +187,15 @@ def request_booking(
         emails.queue_together(to_patient, emails.outbox_row(emails.Kind.NEW_REQUEST, booking))
         if status == BookingStatus.CONFIRMED:
             reminders.plan(booking, now)
+            _send_intake_form(booking)
     return booking
+
+
+def _send_intake_form(booking):
+    """A confirmed first visit of a kind gets its health questionnaire (booking/intake/sending.py)."""
+    from .intake.sending import queue_form_if_needed
+
+    queue_form_if_needed(booking)
 
 
 def _locked(booking):
@@ -231,6 +240,7 @@ def change_status(booking, to_status, *, by, note="", telehealth_url=None, now=N
         reminders.plan(booking, now)
         if to_status == BookingStatus.CONFIRMED:
             emails.queue_with_calendar(emails.Kind.CONFIRMATION, booking)
+            _send_intake_form(booking)
         elif to_status == BookingStatus.DECLINED:
             emails.queue(emails.Kind.DECLINED, booking, note=note)
         elif to_status == BookingStatus.CANCELLED:
@@ -247,8 +257,7 @@ def arrival_label(booking):
     """ "Arrived 9:52" on the clinic's clock, or "" before the patient arrived."""
     if not booking.arrived_at:
         return ""
-    local = timezone.localtime(booking.arrived_at)
-    return _("Arrived %(time)s") % {"time": formats.time_format(local, "G:i")}
+    return _("Arrived %(time)s") % {"time": datetimes.local_label(booking.arrived_at, "G:i")}
 
 
 def may_arrive(booking, now=None):
@@ -257,7 +266,7 @@ def may_arrive(booking, now=None):
     return (
         booking.is_active
         and not booking.arrived_at
-        and timezone.localdate(now) >= timezone.localtime(booking.start).date()
+        and datetimes.local_date(now) >= datetimes.local_date(booking.start)
     )
 
 
@@ -331,7 +340,7 @@ def reschedule(booking, new_start, *, by, note="", now=None, version=None):
                 booking.save()
         except IntegrityError as exc:
             raise SlotTaken from exc
-        moved_note = _("Moved from %(old)s") % {"old": timezone.localtime(old_start).strftime("%Y-%m-%d %H:%M")}
+        moved_note = _("Moved from %(old)s") % {"old": datetimes.stamp(old_start)}
         record(
             booking,
             by=by,

@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, Min, OuterRef, Q
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -22,13 +23,16 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext
 
+from clinic.datetimes import clinic_tz, local, local_midnight
 from clinic.models import OpeningHours, Practitioner
 
+from ..intake.access import record_flags_read, summaries_for
+from ..intake.templatetags.intake import intake_badge
 from ..models import Booking, BookingStatus, BulkAccess, Closure, TimeOff, WorkingHours
 from ..workflow import arrival_label, may_arrive
 from . import timegrid
 from .audit import record_bulk_read
-from .common import HIDDEN_IN_SCHEDULE, clinic_tz, local_midnight
+from .common import HIDDEN_IN_SCHEDULE
 
 # Dates the calendar shows (far enough for any clinic; no arithmetic near the ends of the calendar).
 FIRST_DATE = date(1900, 1, 1)
@@ -67,11 +71,8 @@ CELL_HTML = {
     "buffer": '<div class="cal-buffer {cls}">{label}</div>',
     "free": '<a class="cal-free {cls}" href="{url}" aria-label="{label}">{time}</a>',
 }
+INTAKE_BADGE = "intake/includes/badge.html"
 LABEL_HTML = '<div class="cal-time{hour} cal-at-{at} cal-span-{span}" aria-hidden="true">{text}</div>'
-
-
-def _local(instant):
-    return timezone.localtime(instant, clinic_tz())
 
 
 class ScheduleMixin:
@@ -92,7 +93,14 @@ class ScheduleMixin:
         )
         if practitioner_id is not None:
             bookings = bookings.filter(practitioner_id=practitioner_id)
-        return list(bookings)
+        bookings = list(bookings)
+        # Each block says whether its intake form is complete and shows screening flags, never an answer
+        # (two queries for the whole page; showing flags is recorded as one bulk read of health information).
+        intake = summaries_for(bookings)
+        for booking in bookings:
+            booking.intake_summary = intake.get(booking.pk, ())
+        record_flags_read(request.user, sum(1 for summary in intake.values() if summary[2]))
+        return bookings
 
     def schedule_practitioners(self, request, weekdays=None, booked_ids=()):
         """Active practitioners working on one of `weekdays` (all active ones when None) and any with a booking
@@ -192,7 +200,7 @@ class ScheduleMixin:
         if any(c.day == today for c in columns):
             minute = timegrid.wall_minutes(now, today, tz)
             if axis.first <= minute < axis.last:
-                now_line = {"at": axis.row(minute), "time": _local(now)}
+                now_line = {"at": axis.row(minute), "time": local(now)}
         return {
             "axis": axis,
             "labels": axis.labels(),
@@ -292,7 +300,7 @@ class ScheduleMixin:
     def booking_block(self, booking, lane, short, page, cls):
         """A booking's block: time, patient, service, visit type, status and arrival in words, and the button
         that marks the patient arrived (a POST carrying the version shown, like the booking page's buttons)."""
-        start, end = _local(booking.start), _local(booking.end)
+        start, end = local(booking.start), local(booking.end)
         classes = [f"cal-booking--{booking.status}"]
         if lane:
             classes.append("cal-booking--lane")
@@ -326,7 +334,7 @@ class ScheduleMixin:
             '<span class="cal-booking__time">{}–{}</span> <strong class="cal-booking__patient">{}</strong> '
             '<span class="cal-booking__ref">{}</span> '
             '<span class="cal-booking__service">{} · {}</span> '
-            '<span class="booking-status booking-status--{}">{}</span>{}</a>{}</div>',
+            '<span class="booking-status booking-status--{}">{}</span>{}{}</a>{}</div>',
             " ".join(classes),
             cls,
             f"{url}change/",
@@ -339,6 +347,8 @@ class ScheduleMixin:
             booking.status,
             booking.get_status_display(),
             format_html(' <span class="booking-arrived">{}</span>', arrived) if arrived else "",
+            # The intake form's state and screening flags (never an answer), as on every staff calendar block.
+            format_html(" {}", render_to_string(INTAKE_BADGE, intake_badge(booking))) if booking.intake_summary else "",
             form,
         )
 
@@ -354,7 +364,7 @@ class ScheduleMixin:
         )
         specs = [(p, day) for p in practitioners]
         grids = [self.calendar(request, chunk, bookings, day, day) for chunk in timegrid.chunks(specs)] if specs else []
-        shown = [b for b in bookings if _local(b.start).date() == day]
+        shown = [b for b in bookings if local(b.start).date() == day]
         today = timezone.localdate(timezone=clinic_tz())
         context = self.schedule_context(
             request,
@@ -391,7 +401,7 @@ class ScheduleMixin:
         start, end = local_midnight(monday), local_midnight(monday + timedelta(days=7))
         bookings = self.schedule_bookings(request, start, end, practitioner_id=chosen.pk) if chosen else []
         grid = self.calendar(request, [(chosen, d) for d in days], bookings, monday, days[-1]) if chosen else None
-        shown = [b for b in bookings if monday <= _local(b.start).date() <= days[-1]]
+        shown = [b for b in bookings if monday <= local(b.start).date() <= days[-1]]
         today = timezone.localdate(timezone=clinic_tz())
         title = gettext("Week of %(day)s") % {"day": date_format(monday, "j F Y")}
         if chosen:
@@ -416,10 +426,8 @@ class ScheduleMixin:
         return TemplateResponse(request, "admin/booking/booking/schedule_week.html", context)
 
     def schedule_css_view(self, request):
-        """The calendar's position classes (see timegrid.grid_css): the same bytes for everyone, cached a day."""
-        response = HttpResponse(timegrid.grid_css(), content_type="text/css; charset=utf-8")
-        response["Cache-Control"] = "public, max-age=86400"
-        return response
+        """The calendar's position classes (see timegrid.grid_css): the same bytes for everyone."""
+        return HttpResponse(timegrid.grid_css(), content_type="text/css; charset=utf-8")
 
 
 # --- Admin index ---------------------------------------------------------------------------------

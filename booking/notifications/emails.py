@@ -16,10 +16,11 @@ import logging
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from clinic import datetimes
 from clinic.facts import get_facts
 
 from ..models import Booking, OutboxEmail
@@ -38,6 +39,7 @@ class Kind:
     MOVED = "moved"
     MOVED_NOTICE = "moved_notice"
     REMINDER = "reminder"
+    INTAKE_FORM = "intake_form"
 
 
 def _subjects():
@@ -51,6 +53,7 @@ def _subjects():
         Kind.MOVED: _("Your new appointment time – %(ref)s"),
         Kind.MOVED_NOTICE: _("Booking %(ref)s was moved by the patient"),
         Kind.REMINDER: _("Reminder: your appointment on %(when)s – %(ref)s"),
+        Kind.INTAKE_FORM: _("A form is ready before your visit – %(ref)s"),
     }
 
 
@@ -66,6 +69,7 @@ def kind_labels():
         Kind.MOVED: _("New time (to patient)"),
         Kind.MOVED_NOTICE: _("Patient moved (to front desk)"),
         Kind.REMINDER: _("Reminder (to patient)"),
+        Kind.INTAKE_FORM: _("Form ready (to patient)"),
     }
 
 
@@ -163,7 +167,7 @@ def render(email):
 
 
 def _short_when(booking):
-    return formats.date_format(timezone.localtime(booking.start), "l j F")
+    return datetimes.day_label(booking.start)
 
 
 def queue_with_calendar(kind, booking, *, cancel=False, note=""):

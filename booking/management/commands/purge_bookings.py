@@ -5,9 +5,8 @@
 A booking whose start is more than N months ago loses the patient's name, email, phone, reason,
 the staff notes and the video link; the bodies and calendar files of its emails are cleared too.
 Service, practitioner, times, status and history stay, so reports and counts do not change.
+A patient with a health record (an intake form) still within its retention period is left alone entirely.
 """
-
-from datetime import datetime, time
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -18,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from booking.models import Booking, OutboxEmail
+from clinic import datetimes
 
 ANONYMISED_NAME = "Anonymised"
 
@@ -36,13 +36,18 @@ def months_before(day, months):
 
 
 def cutoff_for(months, now=None):
-    tz = timezone.get_default_timezone()
-    today = timezone.localtime(now or timezone.now(), tz).date()
-    return datetime.combine(months_before(today, months), time.min, tzinfo=tz)
+    today = datetimes.today(now)
+    return datetimes.local_midnight(months_before(today, months))
 
 
 def old_bookings(cutoff):
-    return Booking.objects.filter(start__lt=cutoff, anonymised_at__isnull=True)
+    """Bookings to anonymise: started before `cutoff`, except those of a patient whose health record is still
+    within its retention period (booking/intake/retention.py), which keep the record's identity until then."""
+    from booking.intake.retention import email_keys_still_kept
+
+    return Booking.objects.filter(start__lt=cutoff, anonymised_at__isnull=True).exclude(
+        email_key__in=email_keys_still_kept()
+    )
 
 
 def anonymise(queryset, now=None, chunk=500):
