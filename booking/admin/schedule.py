@@ -79,8 +79,8 @@ class ScheduleMixin:
     """BookingAdmin's day calendar and week calendar."""
 
     def may_book_by_phone(self, request):
-        """Whoever works the bookings (the front desk) gets a link on each free time."""
-        return request.user.has_perm("booking.change_booking")
+        """Whoever may book callers (the front desk: the add page's own rule) gets a link on each free time."""
+        return self.has_add_permission(request)
 
     def schedule_bookings(self, request, start, end, practitioner_id=None):
         """The bookings shown between two instants (not declined or cancelled), as the user may see them."""
@@ -88,7 +88,7 @@ class ScheduleMixin:
             self.get_queryset(request)
             .filter(start__lt=end, blocked_until__gt=start)
             .exclude(status__in=HIDDEN_IN_SCHEDULE)
-            .select_related("service", "location")
+            .select_related("service", "location", "patient")
             .order_by("start", "pk")
         )
         if practitioner_id is not None:
@@ -326,7 +326,7 @@ class ScheduleMixin:
                 booking.version,
                 page["here"],
                 page["mark_arrived"],
-                booking.patient_name,
+                booking.patient.name,
                 f"{start:%H:%M}",
             )
         return format_html(
@@ -340,7 +340,7 @@ class ScheduleMixin:
             f"{url}change/",
             f"{start:%H:%M}",
             f"{end:%H:%M}",
-            booking.patient_name,
+            booking.patient.name,
             booking.reference,
             booking.service.name,
             where,
