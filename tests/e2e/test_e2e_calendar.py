@@ -155,3 +155,22 @@ def test_marking_a_patient_arrived_from_the_calendar_by_keyboard(signed_in, cont
     booking.refresh_from_db()
     assert booking.arrived_at is not None
     assert Booking.objects.get(pk=booking.pk).events.filter(note__startswith="Arrived").count() == 1
+
+
+def test_click_a_free_time_book_a_new_caller_and_see_the_block(signed_in, busy_day, live_server):
+    page = signed_in
+    calendar = f"{live_server.url}/admin/booking/booking/schedule/day/?date={busy_day.isoformat()}"
+    page.goto(calendar)
+    page.get_by_role("link", name="Book 11:15 with Daniel Okafor").click()
+    expect(page.locator("#times input[name=slot]:checked")).to_have_count(1)
+    page.get_by_label("Full name").fill("Casey Caller")
+    page.get_by_label("Phone", exact=True).fill("416 555 0150")
+    page.get_by_role("button", name="Book and confirm").click()
+    expect(page.locator(".messagelist")).to_contain_text("confirmed")
+    booking = Booking.objects.get(patient__name="Casey Caller")
+    assert booking.start == at(busy_day, 11, 15) and booking.practitioner.slug == "daniel-okafor"
+    page.goto(calendar)
+    block = page.locator(".cal-booking", has_text="Casey Caller")
+    expect(block).to_contain_text("11:15–")
+    expect(block).to_contain_text("Confirmed")
+    expect(page.get_by_role("link", name="Book 11:15 with Daniel Okafor")).to_have_count(0)
