@@ -271,6 +271,50 @@ def change_status(booking, to_status, *, by, note="", telehealth_url=None, now=N
     return booking
 
 
+def arrival_label(booking):
+    """ "Arrived 9:52" on the clinic's clock, or "" before the patient arrived."""
+    if not booking.arrived_at:
+        return ""
+    return _("Arrived %(time)s") % {"time": datetimes.local_label(booking.arrived_at, "G:i")}
+
+
+def may_arrive(booking, now=None):
+    """Staff can mark a patient arrived for an active booking from the start of the visit's day (clinic time)."""
+    now = now or timezone.now()
+    return (
+        booking.is_active
+        and not booking.arrived_at
+        and datetimes.local_date(now) >= datetimes.local_date(booking.start)
+    )
+
+
+@retry_lost_races
+def mark_arrived(booking, *, by, now=None, version=None):
+    """Record that the patient arrived: once per booking, however many presses, tabs or instances.
+
+    Under the row lock, a booking already marked arrived raises Unchanged (saying when), so a double press
+    or a colleague's press on another screen records one event. A form made from an earlier version of the
+    booking raises Stale. No email: arriving is for the front desk and the practitioner.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        booking = _locked(booking)
+        if booking.arrived_at:
+            raise Unchanged(_("The patient was already marked arrived (%(when)s).") % {"when": arrival_label(booking)})
+        _check_version(booking, version)
+        if not booking.is_active:
+            raise NotAllowed(
+                _("A %(status)s booking cannot be marked arrived.") % {"status": booking.get_status_display().lower()}
+            )
+        if not may_arrive(booking, now):
+            raise NotAllowed(_("This appointment is on a later day."))
+        booking.arrived_at = now
+        booking.version += 1
+        booking.save(update_fields=["arrived_at", "version", "updated"])
+        record(booking, by=by, from_status=booking.status, to_status=booking.status, note=arrival_label(booking))
+    return booking
+
+
 @retry_lost_races(give_up=lambda: SlotTaken())
 def reschedule(booking, new_start, *, by, note="", now=None, version=None):
     """Move an active booking to another free slot with the same practitioner (or any, for patients).
