@@ -253,6 +253,8 @@ class Patient(models.Model):
     phone_digits = models.CharField(max_length=20, blank=True, editable=False, db_index=True)
     search_text = models.TextField(blank=True, editable=False)
     anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set for every record under the address when a code sign-in at /visits/ succeeds (booking.visits).
+    last_signed_in_at = models.DateTimeField(_("last signed in"), null=True, blank=True, editable=False)
     created = models.DateTimeField(_("created"), auto_now_add=True)
     updated = models.DateTimeField(_("updated"), auto_now=True)
 

@@ -131,14 +131,37 @@ def _hold_slot(booking_fields, candidates):
     raise SlotTaken
 
 
+@dataclass
+class SignedIn:
+    """A request made while signed in at /visits/: the signed-in folded address and the record chosen in the
+    form (None: someone new in the family, a new record under the address)."""
+
+    email_key: str
+    patient_id: int | None
+
+
+NotInFamily = patients.NotInFamily
+
+
 @retry_lost_races(give_up=lambda: SlotTaken())
 def request_booking(
-    *, service, visit_type, location, practitioner, start, patient: PatientDetails, request_key=None, now=None
+    *,
+    service,
+    visit_type,
+    location,
+    practitioner,
+    start,
+    patient: PatientDetails,
+    request_key=None,
+    now=None,
+    signed_in: SignedIn | None = None,
 ):
     """Save a patient's request for a free slot (one transaction) and queue its emails.
 
     The per-email cap is counted inside the same transaction, under a lock on the normalised address,
-    so concurrent requests with one address cannot all see "under the cap" and all be saved.
+    so concurrent requests with one address cannot all see "under the cap" and all be saved. Signed in,
+    the booking goes to the record chosen (or a new one under the address): no matching; NotInFamily when
+    that record is not under the signed-in address (nothing is saved).
     """
     now = now or timezone.now()
     if visit_type == VisitType.TELEHEALTH:
@@ -153,12 +176,24 @@ def request_booking(
         if not candidates:
             raise SlotTaken(why_not_bookable(service, visit_type, location, practitioner, start, now=now))
         end = start + service.duration
-        record_of = patients.attach_online_request(
-            name=patient.name,
-            email=patient.email,
-            phone=patient.phone,
-            contact_preference=patient.contact_preference,
-        )
+        if signed_in is None:
+            by, requested_note = PATIENT, _("Requested online")
+            record_of = patients.attach_online_request(
+                name=patient.name,
+                email=patient.email,
+                phone=patient.phone,
+                contact_preference=patient.contact_preference,
+            )
+        else:
+            by, requested_note = PATIENT_SIGNED_IN, _("Requested online, signed in at /visits/")
+            record_of = patients.attach_signed_in(
+                email_key=signed_in.email_key,
+                patient_id=signed_in.patient_id,
+                name=patient.name,
+                email=patient.email,
+                phone=patient.phone,
+                contact_preference=patient.contact_preference,
+            )
         # A patient the clinic asked to book with staff still gets the same page; staff review the request.
         instant = _confirm_instantly() and record_of.may_book_online
         status = BookingStatus.CONFIRMED if instant else BookingStatus.REQUESTED
@@ -171,7 +206,7 @@ def request_booking(
             "end": end,
             "blocked_until": end + service.buffer,
             "status": status,
-            "patient_name": patient.name,
+            "patient_name": record_of.name if signed_in and signed_in.patient_id else patient.name,
             "email": patient.email,
             "email_key": email_key,
             "phone": patient.phone,
@@ -185,9 +220,7 @@ def request_booking(
         }
         booking = _hold_slot(fields, candidates)
         # History and emails are written with one INSERT each (a request is the busiest write on the site).
-        events = [
-            event(booking, by=PATIENT, from_status="", to_status=BookingStatus.REQUESTED, note=_("Requested online"))
-        ]
+        events = [event(booking, by=by, from_status="", to_status=BookingStatus.REQUESTED, note=requested_note)]
         if status == BookingStatus.CONFIRMED:
             events.append(
                 event(
