@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
+from ..intake.access import forms_by_patient
 from ..models import Booking
 
 
@@ -13,6 +14,8 @@ class Record:
     name: str
     upcoming: list = field(default_factory=list)
     past: list = field(default_factory=list)
+    patient_ids: list = field(default_factory=list)  # the Patient records the visits belong to
+    intake_forms_shown: list = field(default_factory=list)  # their intake forms (status and link)
 
 
 def visits_of(email_key):
@@ -34,10 +37,16 @@ def family(email_key, now=None):
     records = {}
     for booking in visits_of(email_key):
         record = records.setdefault(record_key(booking), Record(record_key(booking), booking.patient_name))
+        if booking.patient_id not in record.patient_ids:
+            record.patient_ids.append(booking.patient_id)
         if booking.end > now and booking.is_active:
             record.upcoming.append(booking)
         else:
             record.past.insert(0, booking)
+    # Each family member's health forms, for all of them in one query.
+    forms = forms_by_patient([pk for record in records.values() for pk in record.patient_ids])
+    for record in records.values():
+        record.intake_forms_shown = [form for pk in record.patient_ids for form in forms.get(pk, [])]
     return sorted(records.values(), key=lambda r: r.name.casefold())
 
 
