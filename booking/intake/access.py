@@ -15,7 +15,7 @@ from django.db.models import Exists, F, OuterRef
 
 from booking.models import Booking
 
-from .models import FormStatus, HealthRecordAccess, IntakeForm, IntakeRecord
+from .models import HealthRecordAccess, IntakeForm, IntakeRecord
 
 PRIVACY_OFFICER = "Privacy officer"
 READ_PERMISSION = "intake.read_health_record"

@@ -1,8 +1,9 @@
 """How long health records are kept: settings.HEALTH_RECORD_RETENTION_YEARS (default 10) after the patient's
 last visit or, for a patient seen as a child, after their 18th birthday, whichever is later. The patient is
 the Patient record of the booking the form was sent for; purge_bookings leaves that patient and every booking
-of theirs alone until then (other patients sharing the email address are purged as usual); `health_records_past_retention` lists the rest for
-the privacy officer. Nothing here deletes a record: destruction is the privacy officer's decision."""
+of theirs alone until then (others sharing the email address are purged as usual);
+`health_records_past_retention` lists the rest for the privacy officer. Nothing here deletes a record:
+destruction is the privacy officer's decision."""
 
 from dataclasses import dataclass
 from datetime import date

@@ -3,7 +3,7 @@ purge_bookings keeps, forms for bookings taken by phone, the family's forms on /
 page, and the calendar's badges in a constant number of queries."""
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from io import StringIO
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,7 @@ from django.urls import reverse
 from booking.forms import encode_slot
 from booking.intake import gate
 from booking.intake.models import HealthRecordAccess, IntakeForm
-from booking.models import Booking, BookingStatus, OutboxEmail, Patient
+from booking.models import Booking, BookingStatus, OutboxEmail
 from tests.booking.intake.conftest import DOB, MARKERS, answers, confirm, open_form
 from tests.booking.test_visits import sign_in
 from tests.factories import PatientFactory, local, make_booking
