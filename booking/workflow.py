@@ -242,11 +242,11 @@ def request_booking(
     return booking
 
 
-def _send_intake_form(booking):
+def _send_intake_form(booking, *, email=True):
     """A confirmed first visit of a kind gets its health questionnaire (booking/intake/sending.py)."""
     from .intake.sending import queue_form_if_needed
 
-    queue_form_if_needed(booking)
+    queue_form_if_needed(booking, email=email)
 
 
 def _locked(booking):
@@ -531,4 +531,7 @@ def _book_by_phone(
         if email_patient and patient.email:
             emails.queue_with_calendar(emails.Kind.CONFIRMATION, booking)
         reminders.plan(booking, now)
+        # Confirmed at once, so a first visit's form goes out as with any confirmation (by email only when
+        # the confirmation is emailed too).
+        _send_intake_form(booking, email=email_patient)
     return booking
