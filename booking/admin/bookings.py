@@ -22,6 +22,7 @@ from ..models import BookingEvent, BulkAccess
 from ..zones import zone_label
 from .audit import record_booking_read, record_bulk_read, shown
 from .common import ReadOnlyMixin, clinic_tz, local_midnight
+from .courses import CourseAdminMixin, course_actions, course_summary
 from .export import ExportMixin
 from .frontdesk import FRONT_DESK_ACTIONS, FrontDeskActionsMixin, available_actions, shown_version_field
 from .schedule import ScheduleMixin
@@ -85,7 +86,7 @@ class BookingEventInline(ReadOnlyMixin, admin.TabularInline):
         return request.user.has_perm("booking.view_booking")
 
 
-class BookingAdmin(FrontDeskActionsMixin, ScheduleMixin, ExportMixin, admin.ModelAdmin):
+class BookingAdmin(FrontDeskActionsMixin, CourseAdminMixin, ScheduleMixin, ExportMixin, admin.ModelAdmin):
     list_display = ["reference", "start_local", "patient_name", "service", "visit_type", "practitioner", "status_badge"]
     list_display_links = ["reference"]
     list_filter = [WhenFilter, "status", "visit_type", "service", "practitioner", "location"]
@@ -148,6 +149,10 @@ class BookingAdmin(FrontDeskActionsMixin, ScheduleMixin, ExportMixin, admin.Mode
         end = timezone.localtime(obj.end, clinic_tz())
         return f"{date_format(start, 'l j F Y, H:i')}–{end:%H:%M} {zone_label()}"
 
+    @admin.display(description=_("course of treatment"))
+    def course_display(self, obj):
+        return course_summary(obj)
+
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         term = search_term.strip()
@@ -180,6 +185,8 @@ class BookingAdmin(FrontDeskActionsMixin, ScheduleMixin, ExportMixin, admin.Mode
 
     def get_fieldsets(self, request, obj=None):
         main = ["reference", "status_badge", "when_display", "service", "visit_type", "location", "practitioner"]
+        if obj is not None and obj.course_id:
+            main.append("course_display")
         fieldsets = [(None, {"fields": main})]
         if request.user.has_perm("booking.view_booking"):
             fieldsets.append((_("Patient"), {"fields": PATIENT_FIELDS}))
@@ -197,7 +204,7 @@ class BookingAdmin(FrontDeskActionsMixin, ScheduleMixin, ExportMixin, admin.Mode
         booking = self.get_object(request, object_id)
         extra_context = dict(extra_context or {})
         if booking is not None and self.has_change_permission(request, booking):
-            extra_context["booking_actions"] = available_actions(booking)
+            extra_context["booking_actions"] = available_actions(booking) + course_actions(booking)
         response = super().change_view(request, object_id, form_url, extra_context=extra_context)
         if booking is not None and request.method == "GET" and shown(response):
             record_booking_read(request, booking)  # only a page that was shown; never a 403 or a redirect
@@ -220,5 +227,9 @@ class BookingAdmin(FrontDeskActionsMixin, ScheduleMixin, ExportMixin, admin.Mode
             path("<path:object_id>/confirm/", wrap(self.confirm_view), name="booking_booking_confirm"),
             path("<path:object_id>/decline/", wrap(self.decline_view), name="booking_booking_decline"),
             path("<path:object_id>/reschedule/", wrap(self.reschedule_view), name="booking_booking_reschedule"),
+            path("<path:object_id>/course/", wrap(self.course_view), name="booking_booking_course"),
+            path(
+                "<path:object_id>/course/cancel/", wrap(self.course_cancel_view), name="booking_booking_course_cancel"
+            ),
             *super().get_urls(),
         ]
