@@ -255,6 +255,27 @@ class BookingForm(ChoicesForm):
         label=_("I have read the privacy notice and agree that the clinic may use these details to arrange my care."),
         error_messages={"required": _("Please confirm you agree to the privacy notice so we can store your request.")},
     )
+    # A course of treatment: the same weekday and time every few weeks, for services that allow it online.
+    course_visits = forms.TypedChoiceField(
+        label=_("How many visits?"),
+        coerce=int,
+        choices=[(1, _("Just this visit"))]
+        + [(n, _("A course of %(count)d visits") % {"count": n}) for n in range(2, 13)],
+        initial=1,
+        required=False,
+        empty_value=1,
+        help_text=_("For services that offer a course: the same weekday and time, every one to four weeks."),
+        error_messages={"invalid_choice": _("Please choose how many visits.")},
+    )
+    course_every_weeks = forms.TypedChoiceField(
+        label=_("How often?"),
+        coerce=int,
+        choices=[(1, _("Every week"))] + [(n, _("Every %(count)d weeks") % {"count": n}) for n in range(2, 5)],
+        initial=1,
+        required=False,
+        empty_value=1,
+        error_messages={"invalid_choice": _("Please choose how often.")},
+    )
     # Bot traps: a field people never see, a signed start time, and a one-time key for double submits.
     website = forms.CharField(label=_("Leave this field empty"), required=False, max_length=200)
     started = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
@@ -273,6 +294,8 @@ class BookingForm(ChoicesForm):
         "patient_type",
         "reason",
         "consent",
+        "course_visits",
+        "course_every_weeks",
     ]
 
     def __init__(self, *args, **kwargs):
@@ -296,6 +319,22 @@ class BookingForm(ChoicesForm):
 
     def clean_email(self):
         return self.cleaned_data["email"].strip().lower()
+
+    def clean_course_visits(self):
+        visits = self.cleaned_data.get("course_visits") or 1
+        service = self.cleaned_data.get("service")
+        if visits > 1 and service is not None and not service.allows_online_course:
+            raise forms.ValidationError(
+                _(
+                    "%(service)s can't be booked as a course online. "
+                    "Choose “Just this visit”, or call us to book a course."
+                )
+                % {"service": service.name}
+            )
+        return visits
+
+    def wants_course(self):
+        return (self.cleaned_data.get("course_visits") or 1) > 1
 
     def clean_phone(self):
         raw = self.cleaned_data["phone"].strip()

@@ -10,19 +10,16 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from ..courses.preview import plan_from_booking, preview, week_of
+from ..courses.choices import SKIP, chosen_starts, preview_rows
+from ..courses.preview import plan_from_booking, preview
 from ..courses.workflow import CourseConflict, Scope, book_course, cancel_visits, upcoming_in_scope
-from ..forms import decode_slot, encode_slot
 from ..models import Booking, Course
 from ..workflow import NotAllowed, Stale, posted_version
 from .common import change_url, local_label
-
-KEEP, ALTERNATIVE, SKIP = "keep", "alternative", "skip"
 
 
 class CourseForm(forms.Form):
@@ -41,36 +38,6 @@ class CourseForm(forms.Form):
         choices=[(n, str(n)) for n in range(Course.MIN_VISITS, Course.MAX_VISITS + 1)],
         initial=6,
     )
-
-
-def choice_field(number):
-    return f"visit_{number}"
-
-
-def chosen_starts(course_preview, data):
-    """The starts the person chose on the preview, or (None, message) if a choice is missing or mangled.
-
-    Each later visit's choice is "keep" (the asked time), "alternative:<slot>" (a time the same week) or
-    "skip"; only what was pressed is booked.
-    """
-    starts = []
-    for visit in course_preview.visits:
-        if visit.already_booked:
-            continue
-        value = str(data.get(choice_field(visit.number), ""))
-        kind, _sep, slot = value.partition(":")
-        if kind == KEEP:
-            starts.append(visit.start)
-        elif kind == ALTERNATIVE:
-            start = decode_slot(slot)
-            if start is None or week_of(start) != week_of(visit.start):
-                return None, gettext("Visit %(n)d: choose a time in the same week.") % {"n": visit.number}
-            starts.append(start)
-        elif kind != SKIP:
-            return None, gettext("Visit %(n)d: choose to book it, take the other time or skip it.") % {
-                "n": visit.number
-            }
-    return starts, ""
 
 
 def describe_taken(starts):
@@ -176,7 +143,7 @@ class CourseAdminMixin:
                             },
                         )
                         return redirect(change_url(booking))
-        rows = _preview_rows(course_preview, request.POST if action == "save" else {})
+        rows = preview_rows(course_preview, request.POST if action == "save" else {})
         title = gettext("Book a course from %(ref)s") % {"ref": booking}
         return self.action_page(
             request,
@@ -187,7 +154,7 @@ class CourseAdminMixin:
             preview=course_preview,
             rows=rows,
             problem=problem,
-            to_book=sum(1 for row in rows if row["default"] != SKIP),
+            to_book=sum(1 for row in rows if row["choices"] and row["default"] != SKIP),
         )
 
     def course_cancel_view(self, request, object_id):
@@ -230,42 +197,3 @@ class CourseAdminMixin:
             else gettext("Cancel %(ref)s and the following visits?")
         ) % {"ref": booking}
         return self.action_page(request, "course_cancel.html", booking, title, visits=visits, scope=scope, past=past)
-
-
-def _preview_rows(course_preview, posted):
-    """The preview as table rows: each visit's time, state in words and the choices offered (with the
-    default: book a free date, take the alternative for one in conflict, else skip)."""
-    if course_preview is None:
-        return []
-    rows = []
-    for visit in course_preview.visits:
-        row = {"visit": visit, "field": choice_field(visit.number), "choices": []}
-        if visit.already_booked:
-            row["default"] = SKIP
-            row["state"] = gettext("Already booked (this visit)")
-            rows.append(row)
-            continue
-        if visit.free:
-            row["state"] = gettext("Free")
-            row["choices"].append((KEEP, gettext("Book %(when)s") % {"when": _short(visit.start)}))
-            default = KEEP
-        else:
-            reason = visit.reason_label + (f" ({visit.closure_name})" if visit.closure_name else "")
-            row["state"] = gettext("In conflict — %(reason)s") % {"reason": reason}
-            default = SKIP
-            if visit.alternative is not None:
-                value = f"{ALTERNATIVE}:{encode_slot(visit.alternative)}"
-                row["choices"].append(
-                    (value, gettext("Book %(when)s instead (same week)") % {"when": _short(visit.alternative)})
-                )
-                default = value
-        row["choices"].append((SKIP, gettext("Skip this date")))
-        # A re-shown preview keeps what was chosen, when it is still offered.
-        chosen = posted.get(row["field"])
-        row["default"] = chosen if chosen in {value for value, _label in row["choices"]} else default
-        rows.append(row)
-    return rows
-
-
-def _short(start):
-    return date_format(timezone.localtime(start, timezone.get_default_timezone()), "D j M, H:i")

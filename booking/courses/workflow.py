@@ -10,6 +10,7 @@ The patient gets one email for the whole course (every date, one calendar event 
 lives on as an ordinary booking: its own reference, reminder, late-cancellation window and moves.
 """
 
+from django.conf import settings
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -17,9 +18,20 @@ from django.utils.translation import gettext_lazy
 
 from ..models import Booking, BookingEvent, BookingStatus, Course, VisitType
 from ..notifications import emails, reminders
+from ..notifications.mailboxes import lock_address, normalise_email
 from ..races import retry_lost_races
 from ..scheduling.slotcheck import free_at
-from ..workflow import PATIENT, NotAllowed, _actor, _check_version, _confirm_instantly, _locked, change_status, event
+from ..workflow import (
+    PATIENT,
+    NotAllowed,
+    TooManyOpen,
+    _actor,
+    _check_version,
+    _confirm_instantly,
+    _locked,
+    change_status,
+    event,
+)
 from .preview import course_window
 
 
@@ -58,13 +70,14 @@ def patient_fields_from(booking):
 
 
 @retry_lost_races(give_up=lambda: CourseConflict([]))
-def book_course(plan, starts, *, by, staff=True, patient_fields=None, version=None, now=None):
+def book_course(plan, starts, *, by, staff=True, patient_fields=None, request_key=None, version=None, now=None):
     """Book `starts` (the visits chosen from the preview, the origin booking's time excluded) as one course.
 
     Staff courses are confirmed at once; a patient's follows the clinic's policy (confirmed instantly or
     requested). Returns (course, the new bookings). Raises CourseConflict (nothing saved) when any start is
     no longer free, NotAllowed when the origin booking cannot start a course, Stale when it changed since
-    the preview was shown.
+    the preview was shown, TooManyOpen when a patient's address already has as many open requests as the
+    clinic allows (the course counts as one request; staff courses are not capped).
     """
     now = now or timezone.now()
     if not starts:
@@ -82,6 +95,12 @@ def book_course(plan, starts, *, by, staff=True, patient_fields=None, version=No
             if not origin.is_active:
                 raise NotAllowed(_("Only a requested or confirmed visit can start a course."))
             patient_fields = patient_fields_from(origin)
+        if by == PATIENT:
+            email_key = normalise_email(patient_fields["email"])
+            lock_address(email_key)
+            open_count = Booking.objects.active().filter(email_key=email_key, start__gte=now).count()
+            if open_count >= settings.BOOKING_MAX_OPEN_PER_EMAIL:
+                raise TooManyOpen
         status = BookingStatus.CONFIRMED if staff or _confirm_instantly() else BookingStatus.REQUESTED
         _user, actor = _actor(by)
         course = Course.objects.create(
@@ -94,7 +113,7 @@ def book_course(plan, starts, *, by, staff=True, patient_fields=None, version=No
             booked_by=actor,
         )
         taken, visits = [], []
-        for start in sorted(starts):
+        for number, start in enumerate(sorted(starts)):
             if practitioner.pk not in free_at(
                 service, plan.visit_type, location, practitioner, start, now=now, window=window
             ):
@@ -114,6 +133,8 @@ def book_course(plan, starts, *, by, staff=True, patient_fields=None, version=No
                             end=end,
                             blocked_until=end + service.buffer,
                             status=status,
+                            # The form's one-time key on the first visit: a repeated form finds the course.
+                            request_key=request_key if number == 0 else None,
                             **patient_fields,
                         )
                     )
