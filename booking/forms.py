@@ -118,7 +118,8 @@ class ChoicesForm(forms.Form):
     def describe_fits(self):
         """Tell each service option which visit types, practitioners and locations fit it (for the script)."""
         widget = self.fields["service"].widget
-        widget.fits = service_fits(self.fields["service"].queryset)
+        # The services a patient may book as a course online are also named beside the course fields.
+        widget.fits, self.course_services = service_fits(self.fields["service"].queryset)
 
     def clean(self):
         data = super().clean()
@@ -162,7 +163,8 @@ class ChoicesForm(forms.Form):
 
 
 def service_fits(services):
-    """Per service id: data attributes naming its visit types, practitioners and locations."""
+    """(per service id: data attributes naming its visit types, practitioners and locations; the names of the
+    services that may be booked as a course online)."""
     from .models import WorkingHours
 
     services = list(services.prefetch_related("practitioners"))
@@ -170,7 +172,7 @@ def service_fits(services):
     places = {}
     for pid, lid in hours:
         places.setdefault(pid, set()).add(lid)
-    fits = {}
+    fits, course_services = {}, []
     for service in services:
         pids = [p.pk for p in service.practitioners.all() if p.is_active]
         visits = [v for v in (VisitType.IN_CLINIC, VisitType.TELEHEALTH) if service.offers(v)]
@@ -180,7 +182,10 @@ def service_fits(services):
             "data-practitioners": " ".join(map(str, pids)),
             "data-locations": " ".join(map(str, locations)),
         }
-    return fits
+        if service.allows_online_course:
+            fits[str(service.pk)]["data-course"] = "yes"
+            course_services.append(service.name)
+    return fits, course_services
 
 
 # A name is mailed back to whatever address was typed ("Hello <name>"), so it must not carry a link.

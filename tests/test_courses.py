@@ -296,3 +296,62 @@ def test_booking_page_shows_the_course_and_its_buttons(desk, course):
         assert visit.reference in page
     assert "Cancel this and following visits…" in page and "Cancel the whole course…" in page
     assert "Book a course from this visit" not in page
+
+
+# --- patients online ------------------------------------------------------------------------------------------
+
+
+def _online(service, clinic, **overrides):
+    from tests.factories import form_data
+
+    data = form_data(service, at(26, 10), clinic.location, practitioner=str(clinic.pat.pk))
+    data.update({"course_visits": "6", "course_every_weeks": "1", **overrides})
+    return data
+
+
+def test_online_course_needs_a_service_that_allows_it(client, desk_clinic):
+    page = client.get("/book/").content.decode()
+    assert "A course of visits" not in page  # no service allows it: the fields are not shown
+    response = client.post("/book/", _online(desk_clinic.service, desk_clinic))
+    assert response.status_code == 200
+    assert "can&#x27;t be booked as a course online" in response.content.decode()
+    assert not Booking.objects.exists()
+
+
+def test_online_course_preview_then_booking_without_javascript(client, desk_clinic, deliver):
+    service = desk_clinic.service
+    service.allows_online_course = True
+    service.save()
+    assert "4. A course of visits (optional)" in client.get("/book/").content.decode()
+    desk_clinic.booking(at(40, 10), status=BookingStatus.CONFIRMED, email="someone@example.com")
+    data = _online(service, desk_clinic)
+
+    review = client.post("/book/", data)
+    assert review.status_code == 200
+    page = review.content.decode()
+    assert "Your course of visits" in page and "Nothing is booked yet" in page
+    assert "In conflict — Booked: another visit takes this time" in page
+    assert Booking.objects.count() == 1  # nothing saved by the preview
+    rows = review.context["rows"]
+
+    choices = {row["field"]: row["default"] for row in rows}
+    done = client.post("/book/", {**data, **choices, "action": "book_course"})
+    assert done.status_code == 302, done.content.decode()[:2000]
+    course = Course.objects.get()
+    visits = list(course.bookings.order_by("start"))
+    assert len(visits) == 6
+    assert visits[2].start == at(40, 9)  # the alternative offered for the taken week
+    assert {v.status for v in visits} == {BookingStatus.REQUESTED}  # the clinic reviews online requests
+    assert visits[0].reason == "Calf cramps at night" and all(v.reason == "" for v in visits[1:])
+    sent = deliver()
+    assert sorted(m.subject.split(" – ")[0] for m in sent) == [
+        "New request for a course of appointments from Monday 26 October",
+        "We have your request for a course of appointments",
+    ]
+    to_patient = next(m for m in sent if m.to == ["alex@example.com"])
+    assert "Calf cramps" not in to_patient.body and all(v.reference in to_patient.body for v in visits)
+
+    # The same form again: the first visit's one-time key finds the course; nothing more is booked.
+    again = client.post("/book/", {**data, **choices, "action": "book_course"})
+    assert again.status_code == 302
+    assert Booking.objects.count() == 7

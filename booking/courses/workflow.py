@@ -101,6 +101,8 @@ def book_course(plan, starts, *, by, staff=True, patient_fields=None, request_ke
             open_count = Booking.objects.active().filter(email_key=email_key, start__gte=now).count()
             if open_count >= settings.BOOKING_MAX_OPEN_PER_EMAIL:
                 raise TooManyOpen
+        patient_fields = dict(patient_fields)
+        reason = patient_fields.pop("reason", "")
         status = BookingStatus.CONFIRMED if staff or _confirm_instantly() else BookingStatus.REQUESTED
         _user, actor = _actor(by)
         course = Course.objects.create(
@@ -135,6 +137,8 @@ def book_course(plan, starts, *, by, staff=True, patient_fields=None, request_ke
                             status=status,
                             # The form's one-time key on the first visit: a repeated form finds the course.
                             request_key=request_key if number == 0 else None,
+                            # The reason for the visit (health details) stays on the first visit only.
+                            reason=reason if number == 0 else "",
                             **patient_fields,
                         )
                     )
