@@ -14,12 +14,14 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from clinic.datetimes import local_label
+
 from ..courses.choices import SKIP, chosen_starts, preview_rows
 from ..courses.preview import plan_from_booking, preview
 from ..courses.workflow import CourseConflict, Scope, book_course, cancel_visits, upcoming_in_scope
 from ..models import Booking, Course
 from ..workflow import NotAllowed, Stale, posted_version
-from .common import change_url, local_label
+from .common import change_url
 
 
 class CourseForm(forms.Form):

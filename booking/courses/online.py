@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from clinic import datetimes
 from clinic.facts import get_facts
 from clinic.models import Practitioner
 
@@ -110,6 +111,4 @@ def save(request, form, plan):
 
 
 def _when(start):
-    from ..zones import local_when
-
-    return local_when(start, year=False)
+    return datetimes.local_when(start, year=False)

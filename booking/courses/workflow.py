@@ -16,10 +16,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from clinic.db import retry_lost_races, transaction_lock
+
 from ..models import Booking, BookingEvent, BookingStatus, Course, VisitType
 from ..notifications import emails, reminders
-from ..notifications.mailboxes import lock_address, normalise_email
-from ..races import retry_lost_races
+from ..notifications.mailboxes import normalise_email
 from ..scheduling.slotcheck import free_at
 from ..workflow import (
     PATIENT,
@@ -97,7 +98,7 @@ def book_course(plan, starts, *, by, staff=True, patient_fields=None, request_ke
             patient_fields = patient_fields_from(origin)
         if by == PATIENT:
             email_key = normalise_email(patient_fields["email"])
-            lock_address(email_key)
+            transaction_lock(email_key)
             open_count = Booking.objects.active().filter(email_key=email_key, start__gte=now).count()
             if open_count >= settings.BOOKING_MAX_OPEN_PER_EMAIL:
                 raise TooManyOpen

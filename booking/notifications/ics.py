@@ -10,6 +10,8 @@ from django.conf import settings
 from django.utils import timezone
 from icalendar import Calendar, Event
 
+from clinic import datetimes
+
 
 def booking_ics(booking, *, cancel=False):
     return calendar_file([booking], cancel=cancel)
@@ -17,7 +19,7 @@ def booking_ics(booking, *, cancel=False):
 
 def calendar_file(bookings, *, cancel=False):
     """One calendar file with an event per booking (a course's visits share one file, one UID each)."""
-    tz = timezone.get_default_timezone()
+    tz = datetimes.clinic_tz()
     cal = Calendar()
     cal.add("prodid", "-//Clinic booking//EN")
     cal.add("version", "2.0")

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 import time_machine
-from django.db import connection, connections
+from django.db import connections
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -29,7 +29,6 @@ from tests.factories import (
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL)"),
     pytest.mark.django_db(transaction=True),
 ]
 
