@@ -19,12 +19,12 @@ from django.views.generic import TemplateView
 from django_ratelimit.core import is_ratelimited
 
 from clinic import datetimes
+from clinic.cache_headers import public_page
 from clinic.client_address import client_address
 from clinic.facts import get_facts
 from clinic.models import OpeningHours, Practitioner
-from clinic.pagecache import cache_public_page
 
-from . import formcache, workflow
+from . import workflow
 from .courses import online as online_course
 from .forms import BookingForm, ChoicesForm, MoveForm
 from .models import Booking, Closure, Service, VisitType
@@ -87,18 +87,6 @@ def _initial_from_query(params):
     return initial
 
 
-def _prefill_understood(params):
-    """True when every query parameter is one the form reads, once, with a value that exists."""
-    services = Service.objects.active()
-    valid = {
-        "service": lambda v: services.filter(slug=v).exists(),
-        "treatment": lambda v: services.filter(treatment__slug=v).exists(),
-        "visit": lambda v: v in VisitType.values,
-        "practitioner": lambda v: Practitioner.objects.active().filter(slug=v).exists(),
-    }
-    return all(name in valid and len(values) == 1 and valid[name](values[0]) for name, values in params.lists())
-
-
 def _choices(form_data):
     """Validate only the what/where part of the submitted data, to decide which times to show."""
     choices = ChoicesForm(form_data)
@@ -116,22 +104,13 @@ def _render_form(request, form, picker, status=200):
 @require_http_methods(["GET", "POST"])
 def request_view(request):
     if request.method == "GET":
-        key = formcache.cache_key(request)
-        cached = formcache.cached_response(request, key) if key else None
-        if cached is not None:
-            return cached
         initial = _initial_from_query(request.GET)
-        if key and not _prefill_understood(request.GET):
-            key = None  # unknown values are not kept: random ?service= values cannot fill the cache
         form = BookingForm(initial=initial)
         data = {**initial, "visit_type": initial.get("visit_type", VisitType.IN_CLINIC)}
         picker = build_picker(_choices(data))
         if not initial.get("service"):
             picker.problems = []  # nothing chosen yet is not a mistake
-        response = _render_form(request, form, picker)
-        if key:
-            formcache.store(key, response, form)
-        return response
+        return _render_form(request, form, picker)
 
     if request.POST.get("action") == "refresh" or "from" in request.POST:
         # "Show available times" or "Later dates" without JavaScript: re-render with what was typed; what does
@@ -242,19 +221,9 @@ def _save(request, form):
 @never_cache
 @require_GET
 def times_view(request):
-    """The date and time picker as an HTML fragment, for the booking page's script.
-
-    The fragment depends only on the query and on availability, so it is reused from the shared
-    cache for a minute (the key carries the availability version, which every booking change replaces).
-    """
-    key = formcache.fragment_key(request)
-    html = formcache.get_fragment(key) if key else None
-    if html is None:
-        picker = build_picker(_choices(request.GET), first=request.GET.get("from"), slot=request.GET.get("slot"))
-        html = render_to_string("booking/includes/picker.html", {"picker": picker}, request=request)
-        if key:
-            formcache.set_fragment(key, html)
-    return HttpResponse(html)
+    """The date and time picker as an HTML fragment, for the booking page's script."""
+    picker = build_picker(_choices(request.GET), first=request.GET.get("from"), slot=request.GET.get("slot"))
+    return HttpResponse(render_to_string("booking/includes/picker.html", {"picker": picker}, request=request))
 
 
 def _booking_from_token(token):
@@ -410,7 +379,7 @@ class PolicyPageMixin:
         return ctx
 
 
-@method_decorator(cache_public_page, name="dispatch")
+@method_decorator(public_page, name="dispatch")
 class FeesView(PolicyPageMixin, TemplateView):
     template_name = "booking/patients/fees.html"
 
@@ -420,6 +389,6 @@ class FeesView(PolicyPageMixin, TemplateView):
         return ctx
 
 
-@method_decorator(cache_public_page, name="dispatch")
+@method_decorator(public_page, name="dispatch")
 class CancellationPolicyView(PolicyPageMixin, TemplateView):
     template_name = "booking/patients/cancellation.html"

@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from csp.constants import NONCE, NONE, SELF
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -77,16 +77,18 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: X-Forwarded-* headers count only when they come from one of TRUSTED_PROXIES.
     "clinic.client_address.ForwardedHeadersMiddleware",
-    # Page-cache hits are answered here, before every other middleware, with the headers the whole stack gave the
-    # stored page (clinic/pagecache.py).
-    "clinic.pagecache.PageCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Security headers before whitenoise, so static files get Permissions-Policy, CORP and CSP too.
     "clinic.middleware.SecurityHeadersMiddleware",
-    "clinic.middleware.CSPMiddleware",  # django-csp, policy text built once
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # gzip for shareable responses only (never one with a CSRF token or a cookie: BREACH), see clinic/compression.py.
-    "clinic.compression.SharedPageGZipMiddleware",
+    # A strong ETag and 304s for every response that may be stored (not for private, no-store ones).
+    "django.middleware.http.ConditionalGetMiddleware",
+    # gzip for shareable pages only, never one with a form token or a cookie (BREACH): see clinic/middleware.py.
+    "clinic.middleware.SharedPageGZipMiddleware",
+    # Public or private, no-store, for every response from here in (errors too); above the session, CSRF and
+    # messages middleware, so it sees the cookies they set.
+    "clinic.cache_headers.CacheHeadersMiddleware",
     # Database down: answer 503 with the branded page instead of a 500.
     "clinic.middleware.DatabaseUnavailableMiddleware",
     # NUL characters in a URL or form: 400 (PostgreSQL would refuse them with a 500).
@@ -297,7 +299,8 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "script-src": [SELF, NONCE],
+        # JSON-LD blocks are data, not scripts: the browser runs no CSP check on them, so no nonce or hash is needed.
+        "script-src": [SELF],
         "style-src": [SELF],
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
@@ -331,9 +334,11 @@ CLINIC_HOLIDAYS = os.environ.get("CLINIC_HOLIDAYS", "CA-ON")
 # How the clinic's time zone is named on pages and in emails; empty = derived from TIME_ZONE.
 CLINIC_TIME_ZONE_LABEL = os.environ.get("CLINIC_TIME_ZONE_LABEL", "")
 
-# --- Page cache ------------------------------------------------------------------------------------------------------
-# Page cache (clinic/pagecache.py).
-# Public pages are cached whole in the shared cache above and dropped when staff change what they show.
-PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE", True)
-PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 600)  # how long an entry lives in the shared cache
-PAGE_CACHE_MAX_AGE = env_int("PAGE_CACHE_MAX_AGE", 300)  # Cache-Control max-age for browsers and proxies
+# --- Caching of public pages (clinic/cache_headers.py) ---------------------------------------------------------------
+# Browsers revalidate every time (max-age 0, a 304 when unchanged); nginx or a CDN keeps a public page for
+# PAGE_SHARED_MAX_AGE seconds (at most 60) and may serve it PAGE_STALE_SECONDS longer while it fetches a fresh one.
+PAGE_MAX_AGE = env_int("PAGE_MAX_AGE", 0)
+PAGE_SHARED_MAX_AGE = min(env_int("PAGE_SHARED_MAX_AGE", 30), 60)
+PAGE_STALE_SECONDS = env_int("PAGE_STALE_SECONDS", 30)
+# Parts of pages that change only when staff edit content ({% cache %} keyed on the content version).
+FRAGMENT_CACHE_SECONDS = env_int("FRAGMENT_CACHE_SECONDS", 600)

@@ -101,7 +101,7 @@ def assert_security_headers(response, label):
     assert directives["default-src"] == ["'self'"], label
     assert directives["object-src"] == ["'none'"] and directives["base-uri"] == ["'none'"], label
     assert directives["form-action"] == ["'self'"], label
-    assert all(src in ("'self'",) or src.startswith("'nonce-") for src in directives["script-src"]), label
+    assert directives["script-src"] == ["'self'"], label
     assert directives["style-src"] == ["'self'"], label
 
 
@@ -124,35 +124,33 @@ def test_static_files_have_the_security_headers():
 SCRIPT_RE = re.compile(r"<script\b([^>]*)>", re.I)
 
 
-def test_json_ld_scripts_carry_the_nonce_of_the_header(client, site):
+def test_script_src_is_self_only_and_json_ld_needs_no_nonce(client, site):
+    """JSON-LD is a data block: the browser runs no CSP check on it (the HTML standard's "prepare the script
+    element" stops before the inline check for a type that is not JavaScript), so it needs no nonce or hash.
+    tests/e2e/test_e2e_csp.py shows it in Chromium. Every other script is one of our own files."""
     for label, url in page_urls(site).items():
         if label in ("admin login", "healthz", "404"):
             continue
         response = client.get(url)
         html = response.content.decode()
-        _header, directives = csp_directives(response)
-        nonces = [src[len("'nonce-") : -1] for src in directives["script-src"] if src.startswith("'nonce-")]
+        assert csp_directives(response)[1]["script-src"] == ["'self'"], label
+        assert "nonce" not in response["Content-Security-Policy"] and "nonce=" not in html, label
         for attrs in SCRIPT_RE.findall(html):
-            # Every script is either our own file or carries this response's nonce: nothing inline slips by.
             if "src=" in attrs:
                 assert re.search(r'src="/static/', attrs), f"{label}: {attrs}"
                 continue
-            assert 'type="application/ld+json"' in attrs, f"{label}: inline script {attrs}"
-            found = re.search(r'nonce="([^"]+)"', attrs)
-            assert found and nonces == [found.group(1)], f"{label}: {attrs} vs {nonces}"
+            assert attrs.strip() == 'type="application/ld+json"', f"{label}: inline script {attrs}"
         # No inline styles or event handlers that the policy would block.
         assert not re.search(r"<style\b", html, re.I), label
         assert not re.search(r'\sstyle="', html), label
         assert not re.search(r"\son[a-z]+=", html), label
     for url in ("/", "/articles/night-cramps/", "/treatments/acupuncture/", "/contact/"):
         html = client.get(url).content.decode()
-        assert re.search(r'<script type="application/ld\+json" nonce="[^"]+">', html), url
+        assert re.search(r'<script type="application/ld\+json">', html), url
 
 
-def test_each_response_gets_a_fresh_nonce(client, site):
-    first = csp_directives(client.get("/"))[1]["script-src"]
-    second = csp_directives(client.get("/"))[1]["script-src"]
-    assert first != second
+def test_every_response_gets_the_same_policy(client, site):
+    assert client.get("/")["Content-Security-Policy"] == client.get("/contact/")["Content-Security-Policy"]
 
 
 def test_production_cookie_names_and_flags_are_configured():

@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from clinic.client_address import client_address
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "correct horse battery staple"
 
 

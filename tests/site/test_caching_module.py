@@ -4,12 +4,11 @@ from unittest import mock
 
 import pytest
 from django.core.cache import cache
-from django.test import RequestFactory
 
 from articles.models import Article
 from booking.models import Booking, Service
 from booking.scheduling.availability import AVAILABILITY
-from clinic import caching, pagecache
+from clinic import caching
 from clinic.facts import FACTS
 from clinic.models import ClinicProfile, Practitioner
 
@@ -18,7 +17,6 @@ def test_a_broken_cache_reads_as_empty_and_writes_do_nothing():
     with (
         mock.patch.object(cache, "get", side_effect=ConnectionError),
         mock.patch.object(cache, "set", side_effect=ConnectionError),
-        mock.patch.object(cache, "get_many", side_effect=ConnectionError),
     ):
         assert caching.get("k", "fallback") == "fallback"
         caching.set("k", 1, 10)  # no exception
@@ -42,25 +40,12 @@ def test_an_evicted_version_never_revives_old_entries():
 
 
 def test_each_app_registers_what_invalidates_its_entries():
-    assert pagecache.CONTENT in caching.names_for(Article)
-    assert pagecache.CONTENT in caching.names_for(Service)
+    assert caching.CONTENT in caching.names_for(Article)
+    assert caching.CONTENT in caching.names_for(Service)
     assert AVAILABILITY in caching.names_for(Service)
     assert AVAILABILITY in caching.names_for(Practitioner)
     assert FACTS in caching.names_for(ClinicProfile)
     assert caching.names_for(Booking) == {AVAILABILITY}  # a new booking never flushes public pages
-
-
-def test_placeholders_swap_per_visitor_values_out_and_back():
-    html = '<input type="hidden" name="csrfmiddlewaretoken" value="secret-token"><i>started-1</i>'
-    stored = caching.swap_out(caching.csrf_out(html), {caching.CSRF_PLACEHOLDER: "", "__S__": "started-1"})
-    assert "secret-token" not in stored and "started-1" not in stored
-    request = RequestFactory().get("/")
-    restored = caching.swap_in(caching.csrf_in(stored, request), {"__S__": "started-2"})
-    assert caching.CSRF_PLACEHOLDER not in restored and "started-2" in restored
-
-
-def test_a_body_missing_a_placeholder_is_not_stored():
-    assert caching.swap_out("no token here", {"__S__": "started-1"}) is None
 
 
 @pytest.mark.django_db
