@@ -4,18 +4,18 @@ A course keeps the weekday and the time on the clinic's clock (10:00 stays 10:00
 change). Each date is free exactly when the save-time check would accept it (the same engine, hours,
 closures, time off, bookings, buffers and grid as booking/scheduling/slotcheck.py); otherwise the preview says
 why and offers the free start nearest to it in the same week (Monday to Sunday), which staff or the patient
-can take or skip. Five queries whatever the number of visits or bookings.
+can take or skip. Four queries whatever the number of visits or bookings.
 """
 
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from ..models import Booking, Closure, Course, TimeOff, WorkingHours
+from ..models import Booking, Closure, TimeOff, WorkingHours
 from ..scheduling.availability import booking_window, hours_at_place
 from ..scheduling.engine import WeeklyHours, free_slots, working_windows
 
@@ -220,11 +220,3 @@ def plan_from_booking(booking, every_weeks, visits):
         visits=visits,
         origin=booking,
     )
-
-
-def valid_shape(every_weeks, visits):
-    return 1 <= every_weeks <= Course.MAX_EVERY_WEEKS and Course.MIN_VISITS <= visits <= Course.MAX_VISITS
-
-
-def as_date(start) -> date:
-    return timezone.localtime(start, timezone.get_default_timezone()).date()

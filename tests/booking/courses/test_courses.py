@@ -355,3 +355,19 @@ def test_online_course_preview_then_booking_without_javascript(client, desk_clin
     again = client.post("/book/", {**data, **choices, "action": "book_course"})
     assert again.status_code == 302
     assert Booking.objects.count() == 7
+
+
+def test_the_preview_costs_the_same_queries_with_more_bookings(desk_clinic, first_visit):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            preview(plan_from_booking(first_visit, 1, 12), staff=True)
+        return len(queries)
+
+    few = count()
+    for week in range(12):
+        for hour in (8, 12, 14):
+            desk_clinic.booking(at(33, hour) + timedelta(weeks=week), status=BookingStatus.CONFIRMED)
+    assert count() == few == 4
