@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from clinic.db import retry_lost_races, transaction_lock
+from clinic.db import retry_lost_races, sqlstate, transaction_lock
 
 from ..models import Booking, BookingEvent, BookingStatus, Course, VisitType
 from ..notifications import emails, reminders
@@ -34,6 +34,8 @@ from ..workflow import (
     event,
 )
 from .preview import course_window
+
+EXCLUSION_VIOLATION = "23P01"  # PostgreSQL: the no-overlap constraint refused the row
 
 
 class CourseConflict(Exception):
@@ -143,8 +145,10 @@ def book_course(plan, starts, *, by, staff=True, patient_fields=None, request_ke
                             **patient_fields,
                         )
                     )
-            except IntegrityError:  # PostgreSQL: a concurrent booking got past the check; the constraint held
-                taken.append(start)
+            except IntegrityError as exc:
+                if sqlstate(exc) != EXCLUSION_VIOLATION:
+                    raise  # not a taken time: an error to see, never reported as "taken"
+                taken.append(start)  # a concurrent booking got past the check; the no-overlap constraint held
         if taken:
             raise CourseConflict(taken)  # leaving the atomic block undoes the course and every visit
         if origin is not None:
