@@ -187,7 +187,15 @@ def request_booking(
         emails.queue_together(to_patient, emails.outbox_row(emails.Kind.NEW_REQUEST, booking))
         if status == BookingStatus.CONFIRMED:
             reminders.plan(booking, now)
+            _send_intake_form(booking)
     return booking
+
+
+def _send_intake_form(booking):
+    """A confirmed first visit of a kind gets its health questionnaire (booking/intake/sending.py)."""
+    from .intake.sending import queue_form_if_needed
+
+    queue_form_if_needed(booking)
 
 
 def _locked(booking):
@@ -232,6 +240,7 @@ def change_status(booking, to_status, *, by, note="", telehealth_url=None, now=N
         reminders.plan(booking, now)
         if to_status == BookingStatus.CONFIRMED:
             emails.queue_with_calendar(emails.Kind.CONFIRMATION, booking)
+            _send_intake_form(booking)
         elif to_status == BookingStatus.DECLINED:
             emails.queue(emails.Kind.DECLINED, booking, note=note)
         elif to_status == BookingStatus.CANCELLED:

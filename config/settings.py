@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "clinic",
     "articles",
     "booking",
+    "booking.intake",
 ]
 
 MIDDLEWARE = [
@@ -342,3 +343,17 @@ PAGE_SHARED_MAX_AGE = min(env_int("PAGE_SHARED_MAX_AGE", 30), 60)
 PAGE_STALE_SECONDS = env_int("PAGE_STALE_SECONDS", 30)
 # Parts of pages that change only when staff edit content ({% cache %} keyed on the content version).
 FRAGMENT_CACHE_SECONDS = env_int("FRAGMENT_CACHE_SECONDS", 600)
+
+
+# --- Health information (booking/intake, see README "Health information") ---------------------------------
+# Fernet keys that encrypt intake answers at rest, newest first, comma-separated. The first encrypts; every key
+# decrypts (so a key can be rotated: put the new one first, run `manage.py rotate_health_key`, then drop the old).
+# Production has no default: `check --deploy` fails without it, and nothing can be saved or read.
+HEALTH_DATA_KEYS = env_list("HEALTH_DATA_KEYS")
+# A fixed, public, non-secret key for development (DEBUG) and the tests only (settings_test.py sets the flag).
+HEALTH_DATA_DEV_KEY_ALLOWED = DEBUG
+# Health records are kept this many years after the patient's last visit (and, for a minor, after their 18th
+# birthday), then listed for the privacy officer (`manage.py health_records_past_retention`).
+HEALTH_RECORD_RETENTION_YEARS = env_int("HEALTH_RECORD_RETENTION_YEARS", 10)
+# Wrong dates of birth before a form link locks (the count is in the database, shared by every instance).
+INTAKE_DOB_ATTEMPTS = env_int("INTAKE_DOB_ATTEMPTS", 3)

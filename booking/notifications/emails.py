@@ -44,6 +44,7 @@ class Kind:
     COURSE_REQUESTED = "course_requested"
     NEW_COURSE_REQUEST = "new_course_request"
     COURSE_CANCELLED = "course_cancelled"
+    INTAKE_FORM = "intake_form"
 
 
 def _subjects():
@@ -61,6 +62,7 @@ def _subjects():
         Kind.COURSE_REQUESTED: _("We have your request for a course of appointments – from %(when)s"),
         Kind.NEW_COURSE_REQUEST: _("New request for a course of appointments from %(when)s"),
         Kind.COURSE_CANCELLED: _("Appointments of your course are cancelled – from %(when)s"),
+        Kind.INTAKE_FORM: _("A form is ready before your visit – %(ref)s"),
     }
 
 
@@ -80,6 +82,7 @@ def kind_labels():
         Kind.COURSE_REQUESTED: _("Course requested, every date (to patient)"),
         Kind.NEW_COURSE_REQUEST: _("New course request (to front desk)"),
         Kind.COURSE_CANCELLED: _("Course visits cancelled (to patient)"),
+        Kind.INTAKE_FORM: _("Form ready (to patient)"),
     }
 
 

@@ -5,6 +5,7 @@
 A booking whose start is more than N months ago loses the patient's name, email, phone, reason,
 the staff notes and the video link; the bodies and calendar files of its emails are cleared too.
 Service, practitioner, times, status and history stay, so reports and counts do not change.
+A patient with a health record (an intake form) still within its retention period is left alone entirely.
 """
 
 from django.conf import settings
@@ -40,7 +41,13 @@ def cutoff_for(months, now=None):
 
 
 def old_bookings(cutoff):
-    return Booking.objects.filter(start__lt=cutoff, anonymised_at__isnull=True)
+    """Bookings to anonymise: started before `cutoff`, except those of a patient whose health record is still
+    within its retention period (booking/intake/retention.py), which keep the record's identity until then."""
+    from booking.intake.retention import email_keys_still_kept
+
+    return Booking.objects.filter(start__lt=cutoff, anonymised_at__isnull=True).exclude(
+        email_key__in=email_keys_still_kept()
+    )
 
 
 def anonymise(queryset, now=None, chunk=500):
