@@ -30,6 +30,7 @@ from ..workflow import (
     _check_version,
     _confirm_instantly,
     _locked,
+    _send_intake_form,
     change_status,
     event,
 )
@@ -176,6 +177,8 @@ def _record_and_notify(course, origin, visits, *, by, status, now):
     BookingEvent.objects.bulk_create(events)
     for booking in visits:
         reminders.plan(booking, now)
+    if status == BookingStatus.CONFIRMED and visits:
+        _send_intake_form(visits[0])  # the health questionnaire, if this is the patient's first visit of a kind
     everything = ([origin] if origin is not None else []) + visits
     if status == BookingStatus.CONFIRMED:
         rows = [emails.course_row(emails.Kind.COURSE_BOOKED, everything, calendar=emails.CALENDAR)]
