@@ -247,6 +247,18 @@ RATELIMIT_FAIL_OPEN = True
 BOOKING_RETENTION_MONTHS = env_int("BOOKING_RETENTION_MONTHS", 24)  # then purge_bookings anonymises them
 BOOKING_MAX_OPEN_PER_EMAIL = env_int("BOOKING_MAX_OPEN_PER_EMAIL", 3)
 BOOKING_MIN_SECONDS_TO_SUBMIT = env_int("BOOKING_MIN_SECONDS_TO_SUBMIT", 3)
+# Returning patients (/visits/, README "Returning patients"): a sign-in code lives this many minutes and allows
+# this many tries; the sign-in ends after this many idle minutes; code requests per client address and per email
+# address (django-ratelimit rates, counted in the shared cache; a cache outage fails open).
+VISITS_CODE_MINUTES = env_int("VISITS_CODE_MINUTES", 10)
+VISITS_CODE_TRIES = env_int("VISITS_CODE_TRIES", 3)
+VISITS_IDLE_MINUTES = env_int("VISITS_IDLE_MINUTES", 30)
+VISITS_CODE_RATE_PER_CLIENT = os.environ.get("VISITS_CODE_RATE_PER_CLIENT", "10/h")
+VISITS_CODE_RATE_PER_ADDRESS = os.environ.get("VISITS_CODE_RATE_PER_ADDRESS", "5/h")
+RATELIMIT_FAIL_OPEN = True
+# A form sent twice at once (a double tap behind a load balancer): the second request waits up to this long for
+# the first one's commit, so both answers lead to the saved booking.
+BOOKING_DOUBLE_SUBMIT_WAIT_SECONDS = env_int("BOOKING_DOUBLE_SUBMIT_WAIT_SECONDS", 5)
 EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 5)
 # The email worker (manage.py run_worker): first retry after this many seconds, doubling each time (max 1 h);
 # a row claimed by a worker that died is claimed again after the lease; the worker polls this often.

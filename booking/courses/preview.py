@@ -2,7 +2,8 @@
 
 A course keeps the weekday and the time on the clinic's clock (10:00 stays 10:00 across a daylight-saving
 change). Each date is free exactly when the save-time check would accept it (the same engine, hours,
-closures, time off, bookings, buffers and grid as booking/scheduling/slotcheck.py); otherwise the preview says
+closures, time off, bookings and buffers as booking/scheduling/slotcheck.py; a patient only on the picker's
+time grid, staff at any start inside working hours); otherwise the preview says
 why and offers the free start nearest to it in the same week (Monday to Sunday), which staff or the patient
 can take or skip. Four queries whatever the number of visits or bookings.
 """
@@ -143,6 +144,7 @@ def preview(plan, *, staff, now=None, exclude=()):
     windows = working_windows(data.hours, first_day, last_day, tz, closed_days=data.closures).get(pid, [])
     not_before, not_after = course_window(now, staff=staff)
     active = service.is_active and service.offers(plan.visit_type)
+    # The free starts on the time grid: the alternatives offered, and what a patient may take.
     free = set(
         free_slots(
             windows,
@@ -156,12 +158,26 @@ def preview(plan, *, staff, now=None, exclude=()):
         if active
         else ()
     )
+    busy = data.bookings + data.time_off
+
+    def is_free(start):
+        if not staff:
+            return start in free  # a patient may take only the picker's steps
+        # Staff may take any start inside working hours that touches no other block (the save-time rule).
+        end = start + service.duration
+        return (
+            active
+            and not_before <= start <= not_after
+            and any(ws <= start and end <= we for ws, we in windows)
+            and not _overlaps(busy, start, end + service.buffer)
+        )
+
     visits = []
     for number, start in enumerate(starts, 1):
         visit = Visit(number, start)
         if number == 1 and plan.origin is not None:
             visit.already_booked = True
-        elif start not in free:
+        elif not is_free(start):
             visit.free = False
             visit.reason = _why(start, service, data, open_windows, not_before, not_after, active)
             visit.closure_name = data.closures.get(timezone.localtime(start, tz).date(), "")

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 
 from clinic.db import retry_lost_races, sqlstate, transaction_lock
 
+from .. import patients
 from ..models import Booking, BookingEvent, BookingStatus, Course, VisitType
 from ..notifications import emails, reminders
 from ..notifications.mailboxes import normalise_email
@@ -69,6 +70,7 @@ COPIED_FIELDS = (
 
 def patient_fields_from(booking):
     fields = {name: getattr(booking, name) for name in COPIED_FIELDS}
+    fields["patient_id"] = booking.patient_id  # every visit belongs to the same patient record
     fields["patient_type"] = "returning"
     return fields
 
@@ -99,15 +101,25 @@ def book_course(plan, starts, *, by, staff=True, patient_fields=None, request_ke
             if not origin.is_active:
                 raise NotAllowed(_("Only a requested or confirmed visit can start a course."))
             patient_fields = patient_fields_from(origin)
+        patient_fields = dict(patient_fields)
+        instant = staff
         if by == PATIENT:
             email_key = normalise_email(patient_fields["email"])
             transaction_lock(email_key)
             open_count = Booking.objects.active().filter(email_key=email_key, start__gte=now).count()
             if open_count >= settings.BOOKING_MAX_OPEN_PER_EMAIL:
                 raise TooManyOpen
-        patient_fields = dict(patient_fields)
+            # The patient record, matched strictly as for any online request (same lock, same rule).
+            record = patients.attach_online_request(
+                name=patient_fields["patient_name"],
+                email=patient_fields["email"],
+                phone=patient_fields["phone"],
+                contact_preference=patient_fields["contact_preference"],
+            )
+            patient_fields["patient_id"] = record.pk
+            instant = _confirm_instantly() and record.may_book_online
         reason = patient_fields.pop("reason", "")
-        status = BookingStatus.CONFIRMED if staff or _confirm_instantly() else BookingStatus.REQUESTED
+        status = BookingStatus.CONFIRMED if instant else BookingStatus.REQUESTED
         _user, actor = _actor(by)
         course = Course.objects.create(
             service=service,
@@ -121,7 +133,7 @@ def book_course(plan, starts, *, by, staff=True, patient_fields=None, request_ke
         taken, visits = [], []
         for number, start in enumerate(sorted(starts)):
             if practitioner.pk not in free_at(
-                service, plan.visit_type, location, practitioner, start, now=now, window=window
+                service, plan.visit_type, location, practitioner, start, now=now, staff=staff, window=window
             ):
                 taken.append(start)
                 continue

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('booking', '0008_outbox_rendered_by_worker'),
+        ('booking', '0012_sign_in_codes'),
         ('clinic', '0004_remove_clinicprofile_confirm_instantly'),
     ]
 
