@@ -18,6 +18,7 @@ from booking.courses.workflow import Scope, book_course, cancel_visits
 from booking.forms import encode_slot
 from booking.models import Booking, BookingStatus, Closure, Course, OutboxEmail, TimeOff, WorkingHours
 from booking.workflow import reschedule
+from tests.factories import make_booking
 
 pytestmark = pytest.mark.django_db
 
@@ -371,3 +372,17 @@ def test_the_preview_costs_the_same_queries_with_more_bookings(desk_clinic, firs
         for hour in (8, 12, 14):
             desk_clinic.booking(at(33, hour) + timedelta(weeks=week), status=BookingStatus.CONFIRMED)
     assert count() == few == 4
+
+
+def test_staff_dates_follow_the_staff_rule_and_every_visit_is_the_same_patient(desk_clinic, first_visit):
+    # A 40-minute visit at 9:00 the next Monday: the picker's steps then restart at 9:45, but staff may take
+    # any free start inside working hours, so 10:00 is free for the course as it is for a phone booking.
+    short = desk_clinic.service.__class__.objects.create(name="Short", slug="short-40", duration_minutes=40)
+    short.practitioners.add(desk_clinic.pat)
+    make_booking(desk_clinic.pat, short, at(33, 9), location=desk_clinic.location, status=BookingStatus.CONFIRMED)
+    plan = plan_from_booking(first_visit, 1, 2)
+    result = preview(plan, staff=True)
+    assert result.visits[1].free
+    course, visits = book_course(plan, [result.visits[1].start], by=desk_clinic.desk, version=first_visit.version)
+    assert visits[0].start == at(33, 10)
+    assert {b.patient_id for b in course.bookings.all()} == {first_visit.patient_id}
