@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('booking', '0012_sign_in_codes'),
+        ('booking', '0014_patient_last_signed_in'),
         ('clinic', '0004_remove_clinicprofile_confirm_instantly'),
     ]
 
