@@ -123,9 +123,22 @@ def _hold_slot(booking_fields, candidates):
 
 @retry_lost_races(give_up=lambda: SlotTaken())
 def request_booking(
-    *, service, visit_type, location, practitioner, start, patient: PatientDetails, request_key=None, now=None
+    *,
+    service,
+    visit_type,
+    location,
+    practitioner,
+    start,
+    patient: PatientDetails,
+    request_key=None,
+    now=None,
+    honour_holds=True,
+    note=None,
 ):
     """Save a patient's request for a free slot (one transaction) and queue its emails.
+
+    A time held for a waiting patient is not free online (`honour_holds`); claiming that offer books it
+    with holds ignored (booking/waitlist/offers.py), under the same database constraint.
 
     The per-email cap is counted inside the same transaction, under a lock on the normalised address,
     so concurrent requests with one address cannot all see "under the cap" and all be saved.
@@ -139,7 +152,7 @@ def request_booking(
         open_count = Booking.objects.active().filter(email_key=email_key, start__gte=now).count()
         if open_count >= settings.BOOKING_MAX_OPEN_PER_EMAIL:
             raise TooManyOpen
-        candidates = free_at(service, visit_type, location, practitioner, start, now=now)
+        candidates = free_at(service, visit_type, location, practitioner, start, now=now, honour_holds=honour_holds)
         if not candidates:
             raise SlotTaken
         end = start + service.duration
@@ -167,7 +180,13 @@ def request_booking(
         booking = _hold_slot(fields, candidates)
         # History and emails are written with one INSERT each (a request is the busiest write on the site).
         events = [
-            event(booking, by=PATIENT, from_status="", to_status=BookingStatus.REQUESTED, note=_("Requested online"))
+            event(
+                booking,
+                by=PATIENT,
+                from_status="",
+                to_status=BookingStatus.REQUESTED,
+                note=note or _("Requested online"),
+            )
         ]
         if status == BookingStatus.CONFIRMED:
             events.append(
@@ -269,6 +288,7 @@ def reschedule(booking, new_start, *, by, note="", now=None, version=None):
             new_start,
             now=now,
             exclude_booking=booking.pk,
+            honour_holds=by == PATIENT,
         )
         if booking.practitioner_id not in free:
             raise SlotTaken

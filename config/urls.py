@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("clinic.urls")),
     path("", include("articles.urls")),
     path("", include("booking.urls")),
+    path("", include("booking.waitlist.urls")),
 ]
 
 handler500 = "clinic.views.server_error"

@@ -38,6 +38,8 @@ class Kind:
     MOVED = "moved"
     MOVED_NOTICE = "moved_notice"
     REMINDER = "reminder"
+    WAITLIST_JOINED = "waitlist_joined"
+    WAITLIST_OFFER = "waitlist_offer"
 
 
 def _subjects():
@@ -66,6 +68,8 @@ def kind_labels():
         Kind.MOVED: _("New time (to patient)"),
         Kind.MOVED_NOTICE: _("Patient moved (to front desk)"),
         Kind.REMINDER: _("Reminder (to patient)"),
+        Kind.WAITLIST_JOINED: _("On the waitlist (to patient)"),
+        Kind.WAITLIST_OFFER: _("Waitlist offer of a free time (to patient)"),
     }
 
 

@@ -29,6 +29,14 @@ logger = logging.getLogger(__name__)
 
 RETRYABLE = (OutboxStatus.PENDING, OutboxStatus.FAILED)
 
+# Per kind of email: a check, made just before sending, that the email still says something true (a reminder
+# for a booking since moved or cancelled, a waitlist offer since taken or expired). False: not sent.
+_still_wanted = {REMINDER: still_wanted}
+
+
+def register_still_wanted(kind, check):
+    _still_wanted[kind] = check
+
 
 def lease():
     return timedelta(seconds=settings.EMAIL_CLAIM_LEASE_SECONDS)
@@ -76,8 +84,10 @@ def build_message(email):
 
 def deliver(email, now=None):
     """Send one claimed row and record the outcome on it. Never raises; returns True when sent,
-    False when it failed, None when it was a reminder no longer wanted (moved or cancelled meanwhile)."""
-    if email.kind == REMINDER and not still_wanted(email):
+    False when it failed, None when it was no longer wanted (a reminder for a booking moved or cancelled
+    meanwhile, an offer that has ended)."""
+    check = _still_wanted.get(email.kind)
+    if check is not None and not check(email):
         OutboxEmail.objects.filter(pk=email.pk).update(status=OutboxStatus.CANCELLED)
         return None
     attempts = email.attempts + 1
