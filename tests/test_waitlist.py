@@ -316,7 +316,9 @@ def test_the_front_desk_adds_a_caller_and_offers_them_a_chosen_time(desk, clinic
     assert value in page and "suits the patient" in page
     desk.post(url, {"time": value})
     offer = WaitlistOffer.objects.get()
-    assert offer.start == NINE and offer.offered_by.username == "desk" and offer.expires_at == NOW + timedelta(minutes=15)
+    assert (
+        offer.start == NINE and offer.offered_by.username == "desk" and offer.expires_at == NOW + timedelta(minutes=15)
+    )
     # A second offer while one is open is refused next to the field.
     assert "already has an open offer" in desk.post(url, {"time": value}).content.decode()
 
@@ -351,3 +353,15 @@ def test_offer_emails_carry_no_health_details_and_staff_never_see_the_links(desk
     page = desk.get(reverse("admin:booking_outboxemail_change", args=[row.pk])).content.decode()
     assert "/book/waitlist/offer/" not in page
     assert TZ
+
+
+def test_the_email_worker_runs_the_offer_step_and_sends_the_offer(clinic, clock):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    clinic.entry("Ana")
+    cancel_nine(clinic)
+    clock.shift(timedelta(minutes=3))
+    call_command("run_worker", "--once", stdout=StringIO())
+    assert [m.to for m in mail.outbox if "/book/waitlist/offer/" in m.body] == [["ana@example.com"]]

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..admin.common import ReadOnlyMixin, local_label
 from ..forms import decode_slot, encode_slot
-from ..scheduling.availability import slots_for
+from ..scheduling.availability import booking_window, slots_for
 from ..scheduling.slotcheck import free_at
 from . import offers
 from .forms import StaffEntryForm, StaffOfferForm
@@ -225,6 +225,9 @@ def _offer(request, entry, pid, start):
     """Offer `start` with practitioner `pid` to `entry` for the staff member; None when done, else the problem."""
     if start is None:
         return gettext("Please choose a time to offer.")
+    if start < booking_window()[0] + offers.hold():
+        # The patient books online, so the online minimum notice holds until the hold ends.
+        return gettext("This time is too soon to offer online. Book it for the patient by phone instead.")
     with transaction.atomic():
         if entry.status != EntryStatus.WAITING:
             return gettext("This patient is no longer waiting.")
