@@ -3,9 +3,10 @@ import datetime
 from django.contrib import admin, messages
 from django.db import models
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+
+from clinic import datetimes
 
 from . import quality
 from .models import (
@@ -60,7 +61,7 @@ class ReviewDueFilter(admin.SimpleListFilter):
         return [(s.value, s.label) for s in ReviewStatus]
 
     def queryset(self, request, queryset):
-        today = timezone.localdate()
+        today = datetimes.today()
         overdue_before = add_months(today, -REVIEW_INTERVAL_MONTHS)
         due_soon_before = add_months(today + datetime.timedelta(days=DUE_SOON_DAYS), -REVIEW_INTERVAL_MONTHS)
         match self.value():

@@ -10,6 +10,7 @@ from pathlib import Path
 from django.db import transaction
 from django.utils import timezone
 
+from clinic import datetimes
 from clinic.content import practitioner_treatments, read_front_matter
 from clinic.models import Practitioner
 
@@ -33,7 +34,7 @@ def _files(folder):
 
 
 def _publish_datetime(day):
-    return timezone.make_aware(datetime.combine(day, PUBLISH_TIME), timezone.get_default_timezone())
+    return timezone.make_aware(datetime.combine(day, PUBLISH_TIME), datetimes.clinic_tz())
 
 
 def _page_fields(meta, body, path):

@@ -1,7 +1,8 @@
 """schema.org pieces shared by the article, treatment and condition pages (plain dicts, serialised by `json_ld`)."""
 
 from django.conf import settings
-from django.utils import timezone
+
+from clinic import datetimes
 
 
 def absolute(url):
@@ -10,7 +11,7 @@ def absolute(url):
 
 def iso(moment):
     """An aware datetime as ISO 8601 in the clinic's time zone (as the page shows it), or None."""
-    return timezone.localtime(moment).isoformat() if moment else None
+    return datetimes.local(moment).isoformat() if moment else None
 
 
 def person(practitioner):

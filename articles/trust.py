@@ -11,9 +11,10 @@ import re
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+
+from clinic import datetimes
 
 from . import seo
 
@@ -105,7 +106,7 @@ class ReviewedPage(models.Model):
         return add_months(self.reviewed_on, REVIEW_INTERVAL_MONTHS) if self.reviewed_on else None
 
     def review_status(self, today=None):
-        today = today or timezone.localdate()
+        today = today or datetimes.today()
         if not self.reviewed_on:
             return ReviewStatus.MISSING
         if self.next_review_on < today:

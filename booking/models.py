@@ -11,7 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from clinic import caching
+from clinic import caching, datetimes
 from clinic.models import Weekday
 
 
@@ -141,7 +141,7 @@ class TimeOff(models.Model):
         constraints = [ends_after_start("time_off_end_after_start")]
 
     def __str__(self):
-        return f"{self.practitioner}: {timezone.localtime(self.start):%Y-%m-%d %H:%M}"
+        return f"{self.practitioner}: {datetimes.stamp(self.start)}"
 
     def clean(self):
         require_end_after_start(self, _("The end must be after the start."))

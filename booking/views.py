@@ -16,12 +16,15 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.generic import TemplateView
+from django_ratelimit.core import is_ratelimited
 
+from clinic import datetimes
+from clinic.client_address import client_address
 from clinic.facts import get_facts
 from clinic.models import OpeningHours, Practitioner
 from clinic.pagecache import cache_public_page
 
-from . import formcache, ratelimit, workflow
+from . import formcache, workflow
 from .forms import BookingForm, ChoicesForm, MoveForm
 from .models import Booking, Closure, Service, VisitType
 from .notifications import reminders
@@ -30,6 +33,22 @@ from .scheduling.picker import build_picker, move_picker
 from .tokens import read_token
 
 THANKS_COOKIE = "booking_thanks"
+
+
+def over_rate_limit(request):
+    """Count one booking request against its client's hourly limit (BOOKING_RATE_LIMIT); True when over it.
+
+    django-ratelimit increments first and compares after, with the shared cache's atomic INCR, so concurrent
+    requests on any instance each get their own number. Keyed on the trusted client address (hashed into the
+    cache key); when the cache is down it fails open (RATELIMIT_FAIL_OPEN): patients can still book.
+    """
+    return is_ratelimited(
+        request,
+        group="booking-request",
+        key=lambda _group, req: client_address(req),
+        rate=lambda _group, _req: (settings.BOOKING_RATE_LIMIT, 60 * 60),
+        increment=True,
+    )
 
 
 def slot_taken_message():
@@ -128,11 +147,11 @@ def request_view(request):
         return redirect("booking:manage", token=existing.manage_token())
 
     if form.is_bot():
-        ratelimit.take(request)
+        over_rate_limit(request)  # a bot's attempt counts too
         form.add_error(None, _("Sorry, we couldn't accept this request. Please try again or call us."))
     elif form.is_valid():
         # Counted before the save (increment, then compare): concurrent requests cannot all pass.
-        if not ratelimit.take(request):
+        if over_rate_limit(request):
             form.add_error(
                 None, _("We've received several requests from your connection. Please call us to book more.")
             )
@@ -296,7 +315,7 @@ def manage_view(request, token, booking):
 def reply_by(requested_at):
     """The next day the clinic is open after a request arrives: the latest day staff reply by."""
     open_days = {h.weekday for h in OpeningHours.objects.all() if not h.is_closed} or {0, 1, 2, 3, 4}
-    day = timezone.localtime(requested_at).date()
+    day = datetimes.local_date(requested_at)
     closed = set(
         Closure.objects.filter(date__gt=day, date__lte=day + timedelta(days=30)).values_list("date", flat=True)
     )

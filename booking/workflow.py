@@ -5,13 +5,15 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.translation import gettext as _
+
+from clinic import datetimes
+from clinic.db import retry_lost_races, transaction_lock
 
 from .models import Booking, BookingEvent, BookingPolicy, BookingStatus, VisitType
 from .notifications import emails, reminders
-from .notifications.mailboxes import lock_address, normalise_email
-from .races import retry_lost_races
+from .notifications.mailboxes import normalise_email
 from .scheduling.slotcheck import free_at
 
 PATIENT = "patient"
@@ -50,8 +52,7 @@ class Unchanged(Exception):
 
 def describe(booking):
     """A booking's state and time in plain words, e.g. "confirmed for Friday 11 December, 9 a.m."."""
-    local = timezone.localtime(booking.start)
-    when = f"{formats.date_format(local, 'l j F')}, {formats.time_format(local, 'TIME_FORMAT')}"
+    when = datetimes.local_when(booking.start, year=False)
     return _("%(status)s for %(when)s") % {"status": booking.get_status_display().lower(), "when": when}
 
 
@@ -148,7 +149,7 @@ def request_booking(
         location = None
     email_key = normalise_email(patient.email)
     with transaction.atomic():
-        lock_address(email_key)
+        transaction_lock(email_key)
         open_count = Booking.objects.active().filter(email_key=email_key, start__gte=now).count()
         if open_count >= settings.BOOKING_MAX_OPEN_PER_EMAIL:
             raise TooManyOpen
@@ -306,7 +307,7 @@ def reschedule(booking, new_start, *, by, note="", now=None, version=None):
                 booking.save()
         except IntegrityError as exc:
             raise SlotTaken from exc
-        moved_note = _("Moved from %(old)s") % {"old": timezone.localtime(old_start).strftime("%Y-%m-%d %H:%M")}
+        moved_note = _("Moved from %(old)s") % {"old": datetimes.stamp(old_start)}
         record(
             booking,
             by=by,

@@ -11,7 +11,7 @@ from django.core.signals import setting_changed
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponseBadRequest
 
-from . import dberrors
+from . import db
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +52,8 @@ class DatabaseUnavailableMiddleware:
         from clinic.views import service_unavailable, try_again
 
         # Log the kind of failure only (driver class and SQLSTATE): the message may quote the query's values.
-        kind = dberrors.describe(exception)
-        if dberrors.is_lost_race(exception):
+        kind = db.describe(exception)
+        if db.is_lost_race(exception):
             # A deadlock or serialization failure: this request lost a race with another; not an outage.
             logger.warning("Lost a database race (%s) on %s %s", kind, request.method, request.path)
             return try_again(request)

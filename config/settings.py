@@ -32,6 +32,11 @@ def env_int(name, default):
     return int(value) if value.strip() else default
 
 
+def env_float(name, default):
+    value = os.environ.get(name, "")
+    return float(value) if value.strip() else default
+
+
 # --- Site, secrets and hosts -----------------------------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", False)
 
@@ -234,6 +239,8 @@ BOOKING_HORIZON_DAYS = env_int("BOOKING_HORIZON_DAYS", 60)
 BOOKING_CANCEL_NOTICE_HOURS = env_int("BOOKING_CANCEL_NOTICE_HOURS", 24)
 BOOKING_LINK_DAYS_AFTER = env_int("BOOKING_LINK_DAYS_AFTER", 30)  # the patient's link stops working after this
 BOOKING_RATE_LIMIT = env_int("BOOKING_RATE_LIMIT", 5)  # requests per client address per hour
+# django-ratelimit counts in the shared cache; a cache outage must not stop patients booking.
+RATELIMIT_FAIL_OPEN = True
 BOOKING_RETENTION_MONTHS = env_int("BOOKING_RETENTION_MONTHS", 24)  # then purge_bookings anonymises them
 BOOKING_MAX_OPEN_PER_EMAIL = env_int("BOOKING_MAX_OPEN_PER_EMAIL", 3)
 BOOKING_MIN_SECONDS_TO_SUBMIT = env_int("BOOKING_MIN_SECONDS_TO_SUBMIT", 3)
@@ -241,8 +248,8 @@ EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 5)
 # The email worker (manage.py run_worker): first retry after this many seconds, doubling each time (max 1 h);
 # a row claimed by a worker that died is claimed again after the lease; the worker polls this often.
 EMAIL_RETRY_BASE_SECONDS = env_int("EMAIL_RETRY_BASE_SECONDS", 60)
-EMAIL_CLAIM_LEASE_SECONDS = env_int("EMAIL_CLAIM_LEASE_SECONDS", 300)
-WORKER_POLL_SECONDS = env_int("WORKER_POLL_SECONDS", 2)
+EMAIL_CLAIM_LEASE_SECONDS = env_float("EMAIL_CLAIM_LEASE_SECONDS", 300)
+WORKER_POLL_SECONDS = env_float("WORKER_POLL_SECONDS", 2)  # fractions too, e.g. 0.5
 # Reminders: the day before at this hour (clinic time); confirmed later than that, this many hours before
 # the visit instead (0 = no late reminder).
 BOOKING_REMINDER_HOUR = env_int("BOOKING_REMINDER_HOUR", 18)

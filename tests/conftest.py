@@ -9,6 +9,18 @@ from django.core.cache import cache
 from tests.factories import FrontDeskClinic
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `postgres` need what only PostgreSQL guarantees: skipped on any other database."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL)")
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(skip)
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     # Each test starts with an empty cache so cached facts or pages never leak between tests.

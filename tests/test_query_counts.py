@@ -1,7 +1,7 @@
 """Query counts that do not grow with the data: every public page (rendered, and from the page cache) and every
 admin list, measured with a little and with a lot of content.
 
-tests/test_articles_queries.py pins the exact numbers for the article pages; here every other public page and
+tests/articles/test_queries.py pins the exact numbers for the article pages; here every other public page and
 every admin changelist must cost the same at both sizes, and a page-cache hit costs nothing.
 """
 
@@ -42,7 +42,7 @@ EXPECTED = {
     "/articles/?q=cramps": 5,
     "/articles/?treatment=acupuncture&condition=muscle-cramps": 5,
     "/articles/?page=2": 5,
-    "/articles/night-cramps/": 0,  # 5 after a staff edit (tests/test_articles_queries.py): the rest is in fragments
+    "/articles/night-cramps/": 0,  # 5 after a staff edit (tests/articles/test_queries.py): the rest is in fragments
     "/articles/feed/": 1,
     "/sitemap.xml": 10,  # one query per sitemap section, and their lastmod
     "/team/": 2,

@@ -12,16 +12,15 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.urls import path
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from clinic import phones
+from clinic.datetimes import clinic_tz, local_label, local_midnight, zone_label
 
 from ..models import BookingEvent, BulkAccess
-from ..zones import zone_label
 from .audit import record_booking_read, record_bulk_read, shown
-from .common import ReadOnlyMixin, clinic_tz, local_midnight
+from .common import ReadOnlyMixin
 from .export import ExportMixin
 from .frontdesk import FRONT_DESK_ACTIONS, FrontDeskActionsMixin, available_actions, shown_version_field
 from .schedule import ScheduleMixin
@@ -129,7 +128,7 @@ class BookingAdmin(FrontDeskActionsMixin, ScheduleMixin, ExportMixin, admin.Mode
 
     @admin.display(description=_("start"), ordering="start")
     def start_local(self, obj):
-        return date_format(timezone.localtime(obj.start, clinic_tz()), "D j M Y, H:i")
+        return local_label(obj.start)
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj):
@@ -144,9 +143,7 @@ class BookingAdmin(FrontDeskActionsMixin, ScheduleMixin, ExportMixin, admin.Mode
 
     @admin.display(description=_("when"))
     def when_display(self, obj):
-        start = timezone.localtime(obj.start, clinic_tz())
-        end = timezone.localtime(obj.end, clinic_tz())
-        return f"{date_format(start, 'l j F Y, H:i')}–{end:%H:%M} {zone_label()}"
+        return f"{local_label(obj.start, 'l j F Y, H:i')}–{local_label(obj.end, 'H:i')} {zone_label()}"
 
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)

@@ -13,10 +13,10 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from clinic.datetimes import local_label, stamp, today
 from clinic.phones import readable as readable_phone
 
 from ..models import BulkAccess
@@ -62,15 +62,15 @@ def neutralise(value):
 
 
 def _local(dt, fmt):
-    return timezone.localtime(dt, timezone.get_default_timezone()).strftime(fmt) if dt else ""
+    return local_label(dt, fmt) if dt else ""
 
 
 def columns():
     return [
         (gettext("Reference"), lambda b: b.reference),
-        (gettext("Date"), lambda b: _local(b.start, "%Y-%m-%d")),
-        (gettext("Start"), lambda b: _local(b.start, "%H:%M")),
-        (gettext("End"), lambda b: _local(b.end, "%H:%M")),
+        (gettext("Date"), lambda b: _local(b.start, "Y-m-d")),
+        (gettext("Start"), lambda b: _local(b.start, "H:i")),
+        (gettext("End"), lambda b: _local(b.end, "H:i")),
         (gettext("Status"), lambda b: b.get_status_display()),
         (gettext("Visit type"), lambda b: b.get_visit_type_display()),
         (gettext("Service"), lambda b: b.service.name),
@@ -81,7 +81,7 @@ def columns():
         (gettext("Phone"), lambda b: readable_phone(b.phone)),
         (gettext("Contact by"), lambda b: b.get_contact_preference_display()),
         (gettext("New or returning"), lambda b: b.get_patient_type_display()),
-        (gettext("Requested on"), lambda b: _local(b.created, "%Y-%m-%d %H:%M")),
+        (gettext("Requested on"), lambda b: stamp(b.created)),
     ]
 
 
@@ -101,7 +101,7 @@ def csv_lines(queryset):
 
 def bookings_csv_response(queryset):
     queryset = queryset.select_related("service", "practitioner", "location")
-    filename = f"bookings-{timezone.localdate():%Y-%m-%d}.csv"
+    filename = f"bookings-{today():%Y-%m-%d}.csv"
     response = StreamingHttpResponse(csv_lines(queryset), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     response["Cache-Control"] = "no-store"

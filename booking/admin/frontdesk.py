@@ -16,11 +16,13 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from clinic.datetimes import clinic_tz, local_date, local_label
+
 from ..forms import MoveForm
 from ..models import BookingStatus
 from ..scheduling.picker import move_picker
 from ..workflow import NotAllowed, SlotTaken, Stale, Unchanged, change_status, posted_version, reschedule
-from .common import change_url, clinic_tz, local_label
+from .common import change_url
 from .forms import DeclineForm, VideoLinkForm
 
 # Actions offered as POST buttons that need no extra input.
@@ -297,7 +299,7 @@ class FrontDeskActionsMixin:
         today = timezone.localdate(timezone=clinic_tz())
         first = request.POST.get("from") or request.GET.get("from") or request.GET.get("date")
         if not first and not request.POST.get("slot"):
-            first = max(timezone.localtime(booking.start, clinic_tz()).date(), today)
+            first = max(local_date(booking.start), today)
         picker = move_picker(booking, first=first, slot=request.POST.get("slot", ""))
         if request.GET.get("fragment"):
             return TemplateResponse(request, "booking/includes/picker.html", {"picker": picker})

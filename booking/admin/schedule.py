@@ -11,12 +11,13 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext
 
+from clinic.datetimes import clinic_tz, local, local_midnight
 from clinic.models import Practitioner
 
 from ..forms import parse_date
 from ..models import Booking, BookingStatus, BulkAccess
 from .audit import record_bulk_read
-from .common import HIDDEN_IN_SCHEDULE, change_url, clinic_tz, local_midnight
+from .common import HIDDEN_IN_SCHEDULE, change_url
 
 
 def _requested_day(request):
@@ -35,8 +36,8 @@ class ScheduleMixin:
             .order_by("start", "pk")
         )
         for booking in bookings:
-            booking.local_start = timezone.localtime(booking.start, clinic_tz())
-            booking.local_end = timezone.localtime(booking.end, clinic_tz())
+            booking.local_start = local(booking.start)
+            booking.local_end = local(booking.end)
             booking.admin_url = change_url(booking)
         return bookings
 

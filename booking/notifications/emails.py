@@ -16,10 +16,11 @@ import logging
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils import formats, timezone
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from clinic import datetimes
 from clinic.facts import get_facts
 
 from ..models import Booking, OutboxEmail
@@ -167,7 +168,7 @@ def render(email):
 
 
 def _short_when(booking):
-    return formats.date_format(timezone.localtime(booking.start), "l j F")
+    return datetimes.day_label(booking.start)
 
 
 def queue_with_calendar(kind, booking, *, cancel=False, note=""):

@@ -10,9 +10,11 @@ from django.conf import settings
 from django.utils import timezone
 from icalendar import Calendar, Event
 
+from clinic import datetimes
+
 
 def booking_ics(booking, *, cancel=False):
-    tz = timezone.get_default_timezone()
+    tz = datetimes.clinic_tz()
     cal = Calendar()
     cal.add("prodid", "-//Clinic booking//EN")
     cal.add("version", "2.0")

@@ -12,6 +12,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from clinic import datetimes
+
 from ..models import Booking, BookingStatus, OutboxEmail, OutboxStatus
 from . import emails
 
@@ -20,8 +22,8 @@ REMINDER = "reminder"
 
 def reminder_time(start, now):
     """When the reminder for a visit at `start` should go out, or None if there is no sensible time left."""
-    tz = timezone.get_default_timezone()
-    day_before = timezone.localtime(start, tz).date() - timedelta(days=1)
+    tz = datetimes.clinic_tz()
+    day_before = datetimes.local_date(start) - timedelta(days=1)
     usual = datetime.combine(day_before, time(settings.BOOKING_REMINDER_HOUR), tzinfo=tz)
     if usual > now:
         return usual

@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from clinic import caching
+from clinic import caching, datetimes
 
 from ..models import Booking, Closure, TimeOff, VisitType, WorkingHours
 from ..waitlist.models import WaitlistOffer
@@ -106,7 +106,7 @@ def hours_at_place(hours_qs, visit_type, location):
 def _compute_slots(service, visit_type, location, practitioner, day, now, exclude_booking=None, honour_holds=True):
     """slots_for without the cache: the handful of queries, then the engine."""
     now = now or timezone.now()
-    tz = timezone.get_default_timezone()
+    tz = datetimes.clinic_tz()
     not_before, not_after = booking_window(now)
     if not service.is_active or not service.offers(visit_type):
         return {}

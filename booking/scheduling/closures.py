@@ -6,7 +6,8 @@ left as staff wrote it, so running it again changes nothing. Staff add or remove
 
 import holidays
 from django.conf import settings
-from django.utils import timezone
+
+from clinic import datetimes
 
 from ..models import Closure
 
@@ -23,7 +24,7 @@ def statutory_holidays(years, region=None):
 
 def load_holiday_closures(today=None, log=print):
     """Create a closure for each statutory holiday from `today` to the end of next year; returns how many."""
-    today = today or timezone.localdate()
+    today = today or datetimes.today()
     created = 0
     for day, name in statutory_holidays(range(today.year, today.year + 2)).items():
         if day < today:

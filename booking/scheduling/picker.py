@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.http import urlencode
+
+from clinic import datetimes
 
 from ..forms import decode_slot, encode_slot, parse_date
 from ..models import VisitType
@@ -49,13 +50,13 @@ def page_of_days(free_starts, *, first=None, slot=None, per_page=DAYS_PER_PAGE):
     The page starts at `first` (a date or ISO text); without it, at the page holding the chosen slot, else
     at the earliest free day.
     """
-    by_date = group_by_local_date(free_starts, timezone.get_default_timezone())
+    by_date = group_by_local_date(free_starts, datetimes.clinic_tz())
     days = list(by_date)
     start_day = parse_date(first) if first and not isinstance(first, date) else first
     if start_day is None and slot:
         chosen = decode_slot(slot)
         if chosen is not None:
-            start_day = timezone.localtime(chosen).date()
+            start_day = datetimes.local_date(chosen)
             index = next((i for i, d in enumerate(days) if d >= start_day), 0)
             index -= index % per_page
             return _page(days, by_date, index, per_page)

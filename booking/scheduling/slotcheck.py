@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models import Exists
 from django.utils import timezone
 
+from clinic import datetimes
 from clinic.models import Practitioner
 
 from ..models import ACTIVE_STATUSES, Booking, Closure, Service, TimeOff, VisitType, WorkingHours
@@ -142,8 +143,8 @@ def free_at(
     not_before, not_after = booking_window(now)
     if not service.is_active or not service.offers(visit_type) or not not_before <= start <= not_after:
         return []
-    tz = timezone.get_default_timezone()
-    day = timezone.localtime(start, tz).date()
+    tz = datetimes.clinic_tz()
+    day = datetimes.local_date(start)
     hours = _hours_that_day(service, visit_type, location, practitioner, day)
     end = start + service.duration
     # The one merged working window per practitioner that holds the whole treatment.

@@ -5,14 +5,14 @@ from django.conf import settings
 from django.utils.html import format_html
 from django.utils.translation import gettext
 
-from booking import zones
+from clinic import datetimes
 
 register = template.Library()
 
 
 @register.simple_tag
 def clinic_zone():
-    return zones.zone_label()
+    return datetimes.zone_label()
 
 
 @register.simple_tag
@@ -23,7 +23,7 @@ def clinic_tz_name():
 @register.filter
 def when(start):
     """Day, date and time in the clinic's zone, without the zone (for text that names it once)."""
-    return zones.local_when(start) if start else ""
+    return datetimes.local_when(start) if start else ""
 
 
 @register.simple_tag
@@ -37,6 +37,6 @@ def when_zoned(start, telehealth=False):
             start.isoformat(),
             settings.TIME_ZONE,
             gettext("your time"),
-            zones.when_with_zone(start),
+            datetimes.when_with_zone(start),
         )
-    return format_html('<time datetime="{}">{}</time>', start.isoformat(), zones.when_with_zone(start))
+    return format_html('<time datetime="{}">{}</time>', start.isoformat(), datetimes.when_with_zone(start))

@@ -15,7 +15,9 @@ from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from ..admin.common import ReadOnlyMixin, local_label
+from clinic.datetimes import local_label
+
+from ..admin.common import ReadOnlyMixin
 from ..forms import decode_slot, encode_slot
 from ..scheduling.availability import booking_window, slots_for
 from ..scheduling.slotcheck import free_at

@@ -30,13 +30,13 @@ from django.template.loader import render_to_string
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
+from clinic.db import retry_lost_races, transaction_lock
 from clinic.facts import get_facts
 
 from .. import workflow
 from ..models import Booking, BookingEvent, OutboxEmail
 from ..notifications.emails import Kind
-from ..notifications.mailboxes import lock_address, normalise_email
-from ..races import retry_lost_races
+from ..notifications.mailboxes import normalise_email
 from ..scheduling.availability import _compute_slots, booking_window, bump_availability_version
 from .models import EntryStatus, OfferStatus, WaitlistEntry, WaitlistOffer, hash_token, new_token
 
@@ -354,7 +354,7 @@ def join(fields, *, request_key=None, by=None, now=None):
             existing = WaitlistEntry.objects.filter(request_key=request_key).first()
             if existing:
                 return existing
-        lock_address(email_key)
+        transaction_lock(email_key)
         waiting = WaitlistEntry.objects.waiting(now).filter(email_key=email_key).count()
         if waiting >= settings.WAITLIST_MAX_PER_EMAIL and by is None:
             _queue_joined_email(fields, None)

@@ -10,8 +10,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods
+from django_ratelimit.core import is_ratelimited
 
-from .. import ratelimit, workflow
+from clinic.client_address import client_address
+
+from .. import workflow
 from ..views import _initial_from_query, _invalid_link
 from . import offers
 from .forms import JoinForm
@@ -34,10 +37,10 @@ def join_view(request):
 
     form = JoinForm(request.POST)
     if form.is_bot():
-        ratelimit.take(request, scope="waitlist", limit=_limit())
+        over_rate_limit(request)
         form.add_error(None, _("Sorry, we couldn't accept this. Please try again or call us."))
     elif form.is_valid():
-        if not ratelimit.take(request, scope="waitlist", limit=_limit()):
+        if over_rate_limit(request):
             form.add_error(None, _("We've received several requests from your connection. Please call us."))
         else:
             offers.join(form.entry_fields(), request_key=form.cleaned_data.get("request_key") or None)
@@ -46,8 +49,15 @@ def join_view(request):
     return _render(request, form, status=200)
 
 
-def _limit():
-    return settings.WAITLIST_RATE_LIMIT
+def over_rate_limit(request):
+    """Count one sign-up against its client's hourly limit (WAITLIST_RATE_LIMIT), as the booking form does."""
+    return is_ratelimited(
+        request,
+        group="waitlist-join",
+        key=lambda _group, req: client_address(req),
+        rate=lambda _group, _req: (settings.WAITLIST_RATE_LIMIT, 60 * 60),
+        increment=True,
+    )
 
 
 def _render(request, form, status=200):

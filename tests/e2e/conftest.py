@@ -82,7 +82,7 @@ def content(live_server, settings):
     settings.SITE_URL = live_server.url
     # Browser tests keep the real clock, and the first free time is 12 h ahead at the soonest: with the default
     # 24 h late-change window, a booking made at some hours could no longer be moved or cancelled online. The
-    # flows are about moving and cancelling, so the window is short (tests/test_booking_manage.py covers it).
+    # flows are about moving and cancelling, so the window is short (tests/booking/test_manage.py covers it).
     settings.BOOKING_CANCEL_NOTICE_HOURS = 1
     call_command("load_content", verbosity=0)
     return live_server

@@ -7,8 +7,6 @@ the staff notes and the video link; the bodies and calendar files of its emails 
 Service, practitioner, times, status and history stay, so reports and counts do not change.
 """
 
-from datetime import datetime, time
-
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -18,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from booking.models import Booking, OutboxEmail
+from clinic import datetimes
 
 ANONYMISED_NAME = "Anonymised"
 
@@ -36,9 +35,8 @@ def months_before(day, months):
 
 
 def cutoff_for(months, now=None):
-    tz = timezone.get_default_timezone()
-    today = timezone.localtime(now or timezone.now(), tz).date()
-    return datetime.combine(months_before(today, months), time.min, tzinfo=tz)
+    today = datetimes.today(now)
+    return datetimes.local_midnight(months_before(today, months))
 
 
 def old_bookings(cutoff):

@@ -17,7 +17,7 @@ from booking.notifications import outbox
 from booking.notifications.reminders import plan_missing, reminder_time
 from tests.factories import FrontDeskClinic
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 TZ = ZoneInfo("America/Toronto")
 # A Wednesday morning in the clinic's zone; every test here runs at a fixed moment.
@@ -197,3 +197,119 @@ def test_the_worker_plans_reminders_for_bookings_confirmed_without_one(clinic):
     assert "reminders planned: 1" in run("send_reminders")
     assert plan_missing() == 0
     assert OutboxEmail.objects.get(kind="reminder").send_after == at(10, 18)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_runs_plan_one_reminder_each():
+    """Several workers planning at once (PostgreSQL, real transactions): still exactly one reminder each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connections
+
+    from booking.notifications.reminders import plan_missing
+    from tests.factories import FRONT_DESK_HOURS, local, make_booking, make_clinic, make_practitioner, make_service
+
+    # No staff user here: a transactional test may run after another one flushed the groups.
+    _profile, location = make_clinic()
+    practitioner = make_practitioner("Pat Lee", location=location, hours=FRONT_DESK_HOURS)
+    service = make_service([practitioner])
+    bookings = [
+        make_booking(practitioner, service, local(1, 8 + i), status=BookingStatus.CONFIRMED, location=location)
+        for i in range(5)
+    ]
+
+    def one_run(_):
+        try:
+            return plan_missing()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        queued = sum(pool.map(one_run, range(4)))
+    assert queued == 5
+    for booking in bookings:
+        assert OutboxEmail.objects.filter(kind="reminder", booking=booking).count() == 1
+
+
+def _queue(n):
+    for i in range(n):
+        OutboxEmail.objects.create(
+            kind="confirmation", recipient=f"p{i}@example.com", subject=f"Visit {i}", body="See you soon."
+        )
+
+
+@override_settings(EMAIL_BACKEND="tests.mail_backends.TakenOverBackend")
+def test_a_row_whose_claim_was_lost_while_sending_is_not_marked_sent(caplog):
+    _queue(1)
+    assert outbox.drain() == (0, 0)
+    assert len(mail.outbox) == 1  # it did reach the mail server...
+    row = OutboxEmail.objects.get()
+    assert row.status == OutboxStatus.SENDING and row.sent_at is None  # ...but the other worker's claim stands
+    assert "claim was lost" in caplog.text and "p0@example.com" not in caplog.text
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+@override_settings(EMAIL_BACKEND="tests.mail_backends.SlowBackend", EMAIL_CLAIM_LEASE_SECONDS=0.6)
+def test_two_workers_and_a_mail_server_slower_than_the_lease_send_each_email_once(monkeypatch, caplog):
+    """Each message takes 1.5 s, the lease is 0.6 s: the worker sending a row keeps its claim renewed, so
+    the other worker never takes it over; both keep working until everything is sent."""
+    import threading
+    import time
+
+    from django.db import connections
+
+    from tests.mail_backends import SlowBackend
+
+    monkeypatch.setattr(SlowBackend, "seconds", 1.5)
+    _queue(4)
+    sent_by = []
+
+    def worker():
+        try:
+            while OutboxEmail.objects.exclude(status=OutboxStatus.SENT).exists():
+                sent_by.append(outbox.drain()[0])
+                time.sleep(0.05)
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(timeout=60)
+    assert sorted(m.to[0] for m in mail.outbox) == [f"p{i}@example.com" for i in range(4)]  # each exactly once
+    assert sum(sent_by) == 4
+    assert set(OutboxEmail.objects.values_list("status", "attempts")) == {(OutboxStatus.SENT, 1)}
+    assert "claim was lost" not in caplog.text
+
+
+def test_the_worker_takes_a_poll_interval_in_fractions_of_a_second(monkeypatch, tmp_path):
+    """WORKER_POLL_SECONDS=0.5 from the environment: the settings read it, and the worker waits that long."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from booking.management.commands import run_worker
+
+    code = "import django; django.setup(); from django.conf import settings; print(settings.WORKER_POLL_SECONDS)"
+    env = {**os.environ, "WORKER_POLL_SECONDS": "0.5", "DEBUG": "1", "DATABASE_URL": f"sqlite:///{tmp_path}/x.db"}
+    root = Path(__file__).resolve().parents[3]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "0.5"
+
+    monkeypatch.setattr(run_worker.signal, "signal", lambda *args: None)  # keep pytest's own Ctrl-C handler
+    monkeypatch.setattr(run_worker, "close_old_connections", lambda: None)  # the test's transaction stays open
+    command = run_worker.Command(stdout=StringIO())
+    waits = []
+
+    def wait(seconds):
+        waits.append(seconds)
+        command.stopping = len(waits) >= 2
+
+    monkeypatch.setattr(command, "_sleep", wait)
+    with override_settings(WORKER_POLL_SECONDS=0.5):
+        command.handle()
+    assert waits == [0.5, 0.5]

@@ -10,7 +10,7 @@ from booking.models import Closure
 from booking.scheduling.closures import load_holiday_closures, statutory_holidays
 from tests.factories import free_starts, make_clinic, make_practitioner, make_service
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 
 def quiet(_message):

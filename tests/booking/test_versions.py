@@ -14,7 +14,7 @@ from booking.forms import encode_slot
 from booking.models import BookingEvent, BookingStatus, OutboxEmail
 from tests.factories import FrontDeskClinic
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 TZ = ZoneInfo("America/Toronto")
 

@@ -14,7 +14,7 @@ from booking.scheduling.picker import page_of_days
 from booking.views import reply_by
 from tests.factories import form_data, free_starts, make_clinic, make_practitioner, make_service, patient
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 DAY_AND_TIMES = re.compile(r"<legend>([^<]+)</legend>(.*?)</fieldset>", re.S)
 

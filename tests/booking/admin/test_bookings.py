@@ -15,7 +15,7 @@ from booking.admin.export import neutralise
 from booking.models import BookingStatus, VisitType
 from tests.factories import PATIENT_NAME, local, make_staff
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 CHANGELIST = reverse("admin:booking_booking_changelist")
 EXPORT = reverse("admin:booking_booking_export")

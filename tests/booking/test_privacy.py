@@ -1,6 +1,6 @@
 """Patient data stays out of logs, error reports, cache entries, URLs and object names.
 
-(Who may see bookings in admin, and the access log, are tested in tests/test_permissions.py.)
+(Who may see bookings in admin, and the access log, are tested in tests/booking/admin/test_permissions.py.)
 """
 
 import logging

@@ -12,9 +12,10 @@ from django.core.management import call_command
 from django.test import override_settings
 from django.urls import reverse
 
-from booking import workflow, zones
+from booking import workflow
 from booking.models import Booking, BookingPolicy, BookingStatus, OutboxEmail, OutboxStatus, VisitType
 from booking.notifications import outbox
+from clinic import datetimes
 from tests.factories import FrontDeskClinic, patient
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +66,7 @@ def test_a_request_queues_a_snapshot_without_health_details_and_the_worker_write
     ack = sent("acknowledgement")
     assert ack.to == ["alex@example.com"] and ack.body.startswith("Hello Alex Morgan,")
     assert booking.reference in ack.body and "/book/manage/" in ack.body
-    assert zones.local_when(booking.start) in ack.body and "With: Pat Lee" in ack.body
+    assert datetimes.local_when(booking.start) in ack.body and "With: Pat Lee" in ack.body
     assert "Thank you for your appointment request" in ack.body
     desk = sent("new_request")
     assert desk.to == ["desk@clinic.example"] and f"/booking/booking/{booking.pk}/change/" in desk.body
@@ -84,8 +85,8 @@ def test_each_email_shows_the_booking_as_it_was_when_it_was_queued(clinic):
     outbox.drain()  # the worker comes to all three only now
     ack, confirmation, move = sent("acknowledgement"), sent("confirmation"), sent("moved")
     assert "Thank you for your appointment request" in ack.body  # not "confirmed": it was a request then
-    assert zones.local_when(at(11, 10)) in ack.body and zones.local_when(at(11, 10)) in confirmation.body
-    assert zones.local_when(at(14, 11)) in move.body and "moved and is confirmed" in move.body
+    assert datetimes.local_when(at(11, 10)) in ack.body and datetimes.local_when(at(11, 10)) in confirmation.body
+    assert datetimes.local_when(at(14, 11)) in move.body and "moved and is confirmed" in move.body
     first_ics, second_ics = confirmation.attachments[0][1], move.attachments[0][1]
     assert "SEQUENCE:1" in first_ics and "DTSTART;TZID=America/Toronto:20261211T100000" in first_ics
     assert "SEQUENCE:2" in second_ics and "DTSTART;TZID=America/Toronto:20261214T110000" in second_ics

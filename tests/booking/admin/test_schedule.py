@@ -9,7 +9,7 @@ from booking.admin.schedule import front_desk_counts
 from booking.models import BookingStatus
 from tests.factories import local
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 DAY = reverse("admin:booking_booking_schedule_day")
 WEEK = reverse("admin:booking_booking_schedule_week")

@@ -11,7 +11,7 @@ from booking import workflow
 from booking.models import BookingStatus, VisitType
 from tests.factories import free_starts, make_clinic, make_practitioner, make_service, make_staff, patient
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("run_on_commit")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("run_on_commit"), pytest.mark.clock]
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from booking import workflow
 from booking.models import Booking, BookingStatus, Closure, TimeOff, VisitType
 from tests.factories import free_starts, make_clinic, make_practitioner, make_service, patient
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 
 @pytest.fixture

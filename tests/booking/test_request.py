@@ -15,7 +15,7 @@ from booking.notifications.outbox import drain
 from booking.tokens import read_token
 from tests.factories import form_data, free_starts, make_clinic, make_practitioner, make_service
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("run_on_commit")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("run_on_commit"), pytest.mark.clock]
 
 
 @pytest.fixture

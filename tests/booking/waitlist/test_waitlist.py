@@ -18,8 +18,8 @@ from booking.scheduling.availability import slots_for
 from booking.scheduling.slotcheck import free_at
 from booking.waitlist import offers
 from booking.waitlist.models import EntryStatus, OfferStatus, WaitlistEntry, WaitlistOffer
+from tests.booking.waitlist.setup import NINE, NOW, TZ, WaitlistClinic
 from tests.factories import form_data, make_staff
-from tests.waitlist_setup import NINE, NOW, TZ, WaitlistClinic
 
 pytestmark = pytest.mark.django_db
 
@@ -249,9 +249,9 @@ def test_the_answer_is_the_same_whether_or_not_the_address_is_known_or_at_its_ca
 
 
 def test_bots_and_floods_are_refused(client, clinic, settings):
+    settings.WAITLIST_RATE_LIMIT = 3  # the bot's attempt counts too
     page = client.post(reverse("waitlist:join"), join_data(clinic, website="http://spam.example")).content.decode()
     assert "couldn&#x27;t accept" in page or "couldn't accept" in page
-    settings.WAITLIST_RATE_LIMIT = 3  # the bot's attempt counted too
     for i in range(3):
         last = client.post(reverse("waitlist:join"), join_data(clinic, request_key=f"k{i}" * 8, email=f"p{i}@e.com"))
     assert "several requests from your connection" in last.content.decode()

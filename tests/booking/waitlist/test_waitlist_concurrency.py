@@ -17,8 +17,8 @@ from booking.models import Booking, BookingStatus, OutboxEmail
 from booking.notifications.outbox import drain
 from booking.waitlist import offers
 from booking.waitlist.models import EntryStatus, OfferStatus, WaitlistEntry, WaitlistOffer
+from tests.booking.waitlist.setup import NINE, NOW, WaitlistClinic
 from tests.factories import make_staff
-from tests.waitlist_setup import NINE, NOW, WaitlistClinic
 
 pytestmark = [
     pytest.mark.postgres,

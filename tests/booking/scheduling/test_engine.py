@@ -19,6 +19,8 @@ from booking.scheduling.engine import (
     working_windows,
 )
 
+pytestmark = pytest.mark.clock
+
 TORONTO = ZoneInfo("America/Toronto")
 LONDON = ZoneInfo("Europe/London")
 
@@ -482,5 +484,5 @@ def test_the_engine_imports_nothing_from_django():
         "import sys, booking.scheduling.engine as a; "
         "assert not [m for m in sys.modules if m == 'django' or m.startswith('django.')], 'django imported'"
     )
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[3]
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True, env={"PATH": "/usr/bin:/bin"})

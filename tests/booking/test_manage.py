@@ -11,7 +11,7 @@ from booking.forms import encode_slot
 from booking.models import Booking, BookingEvent, BookingStatus, VisitType
 from tests.factories import free_starts, make_clinic, make_practitioner, make_service, patient
 
-pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("run_on_commit")]
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("run_on_commit"), pytest.mark.clock]
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from io import StringIO
 import pytest
 from aiosmtpd.controller import Controller
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connections
 from django.test import Client, override_settings
 from django.utils import timezone
 
@@ -23,7 +23,6 @@ from tests.mail_backends import local_smtp_settings
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL (set DATABASE_URL)"),
     pytest.mark.django_db(transaction=True),
 ]
 

@@ -13,7 +13,7 @@ from clinic import registry
 from clinic.log_redaction import redact
 from tests.factories import TreatmentFactory, make_clinic, make_practitioner, make_service
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_booking_app_registers_its_page_rules():

@@ -1,4 +1,4 @@
-"""purge_bookings (anonymise, keep counts). Reminders: see test_worker.py."""
+"""purge_bookings: anonymise old bookings and their emails, keep the counts."""
 
 from io import StringIO
 
@@ -9,7 +9,7 @@ from booking.management.commands.purge_bookings import months_before
 from booking.models import Booking, BookingEvent, BookingStatus, OutboxEmail
 from tests.factories import PATIENT_NAME, local
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 
 def run(*args):
@@ -84,37 +84,3 @@ def test_purge_refuses_zero_months(desk_clinic):
 
     with pytest.raises(CommandError):
         run("purge_bookings", "--older-than", "0")
-
-
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_runs_plan_one_reminder_each():
-    """Several workers planning at once (PostgreSQL, real transactions): still exactly one reminder each."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from django.db import connection, connections
-
-    from booking.notifications.reminders import plan_missing
-    from tests.factories import FRONT_DESK_HOURS, make_booking, make_clinic, make_practitioner, make_service
-
-    if connection.vendor != "postgresql":
-        pytest.skip("needs PostgreSQL for real concurrent transactions")
-    # No staff user here: a transactional test may run after another one flushed the groups.
-    _profile, location = make_clinic()
-    practitioner = make_practitioner("Pat Lee", location=location, hours=FRONT_DESK_HOURS)
-    service = make_service([practitioner])
-    bookings = [
-        make_booking(practitioner, service, local(1, 8 + i), status=BookingStatus.CONFIRMED, location=location)
-        for i in range(5)
-    ]
-
-    def one_run(_):
-        try:
-            return plan_missing()
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        queued = sum(pool.map(one_run, range(4)))
-    assert queued == 5
-    for booking in bookings:
-        assert OutboxEmail.objects.filter(kind="reminder", booking=booking).count() == 1

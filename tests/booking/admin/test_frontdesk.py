@@ -14,7 +14,7 @@ from booking.forms import encode_slot
 from booking.models import Booking, BookingEvent, BookingStatus, OutboxEmail, VisitType
 from tests.factories import PATIENT_NAME, local
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.clock]
 
 CHANGELIST = reverse("admin:booking_booking_changelist")
 
