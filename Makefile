@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint format setup site-setup constraints content bench bench-compare audit clean cluster-check proxy-check
+.PHONY: run test lint format setup site-setup constraints content bench audit clean cluster-check proxy-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,12 +58,6 @@ format: setup
 
 bench: setup
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
-
-# The same bench on an older commit's tree first, then on this checkout, side by side (about 8 minutes).
-# The default is the code before the performance work (page cache served early, POSTs without email work).
-BENCH_BEFORE ?= dde6d16
-bench-compare: setup
-	$(BIN)/python scripts/bench.py --before $(BENCH_BEFORE) $(BENCH_ARGS)
 
 # Two gunicorn instances on PostgreSQL + Redis behave as one site (see scripts/cluster_check.py).
 cluster-check: setup

@@ -19,7 +19,7 @@ wsgi_app = "config.wsgi:application"
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Sync workers, one per core (at least two): every request is short CPU work (the database and the cache answer
 # in well under a millisecond), so more workers only queue on the same cores. Measured on 2 cores, home page,
-# 8 connections, the machine otherwise idle (`make bench BENCH_ARGS="--workers-sweep 2,3,4"`): 2 workers
+# 8 connections, the machine otherwise idle (`make bench` with GUNICORN_WORKERS=2, 3, 4): 2 workers
 # 2,180 req/s p99 7.0 ms; 3 workers 2,160 req/s p99 6.8 ms; 4 workers 1,740 req/s p99 9.2 ms.
 worker_class = "sync"
 workers = _int("GUNICORN_WORKERS", max(2, multiprocessing.cpu_count()))

@@ -7,7 +7,7 @@ class ArticlesConfig(AppConfig):
     verbose_name = _("Articles and treatments")
 
     def ready(self):
-        from clinic import caching, pagecache
+        from clinic import caching
 
         # Public pages show every model of this app.
-        caching.bump_on_change(pagecache.CONTENT, self.get_models(include_auto_created=True))
+        caching.bump_on_change(caching.CONTENT, self.get_models(include_auto_created=True))

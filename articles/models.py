@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
-from clinic import pagecache, registry
+from clinic import caching, registry
 
 from . import seo
 from .body import BodyMixin, rendered_body_fields
@@ -189,11 +189,11 @@ class ArticleQuerySet(models.QuerySet):
 
 
 def _content_changed(count):
-    """A bulk update sends no save signal: drop cached pages and fragments (related cards, lists) ourselves,
+    """A bulk update sends no save signal: drop cached parts of pages (related cards, lists) ourselves,
     now and again when the transaction commits, as a save would. Returns ``count``."""
     if count:
-        pagecache.invalidate()
-        transaction.on_commit(pagecache.invalidate, robust=True)
+        caching.bump(caching.CONTENT)
+        transaction.on_commit(lambda: caching.bump(caching.CONTENT), robust=True)
     return count
 
 

@@ -1,7 +1,7 @@
 from django.contrib.sitemaps.views import sitemap
 from django.urls import path
 
-from clinic.pagecache import cache_public_page
+from clinic.cache_headers import public_page
 
 from . import views
 from .feeds import ArticleFeed
@@ -15,7 +15,7 @@ urlpatterns = [
     path("conditions/<slug:slug>/", views.ConditionDetailView.as_view(), name="condition_detail"),
     path("articles/", views.ArticleListView.as_view(), name="article_list"),
     # Before the slug pattern: "feed" is a reserved slug.
-    path("articles/feed/", cache_public_page(ArticleFeed()), name="feed"),
+    path("articles/feed/", public_page(ArticleFeed()), name="feed"),
     path("articles/<slug:slug>/", views.ArticleDetailView.as_view(), name="article_detail"),
-    path("sitemap.xml", cache_public_page(sitemap), {"sitemaps": sitemaps}, name="sitemap"),
+    path("sitemap.xml", public_page(sitemap), {"sitemaps": sitemaps}, name="sitemap"),
 ]

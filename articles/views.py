@@ -4,6 +4,9 @@ Every article list goes through `Article.objects.published()`; only staff who ma
 drafts and future-dated articles, marked as a preview, with noindex and never-cache headers.
 """
 
+import hashlib
+
+from django.conf import settings
 from django.db.models import Prefetch
 from django.http import Http404
 from django.utils.cache import add_never_cache_headers, patch_cache_control
@@ -12,15 +15,14 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import DetailView, ListView, TemplateView
 
-from clinic import fragments
+from clinic import caching
+from clinic.cache_headers import public_page
 from clinic.facts import get_facts
 from clinic.models import Practitioner
-from clinic.pagecache import cache_public_page
 from clinic.seo import clinic_json_ld
 
 from . import seo, services
 from .models import Article, Condition, Treatment
-from .public_page import public_article
 from .search import clean_query, search_articles
 
 HOME = (_("Home"), "/")
@@ -48,7 +50,7 @@ class PublishedArticlesMixin:
         return Article.objects.published().with_card_data()
 
 
-@method_decorator(cache_public_page, name="dispatch")
+@method_decorator(public_page, name="dispatch")
 class HomeView(PublishedArticlesMixin, TemplateView):
     template_name = "articles/home.html"
 
@@ -64,7 +66,7 @@ class HomeView(PublishedArticlesMixin, TemplateView):
         return ctx
 
 
-@method_decorator(cache_public_page, name="dispatch")
+@method_decorator(public_page, name="dispatch")
 class TreatmentListView(BreadcrumbMixin, ListView):
     template_name = "articles/treatment_list.html"
     context_object_name = "treatments"
@@ -76,7 +78,7 @@ class TreatmentListView(BreadcrumbMixin, ListView):
         return [HOME, (_("Treatments"), self.request.path)]
 
 
-@method_decorator(cache_public_page, name="dispatch")
+@method_decorator(public_page, name="dispatch")
 class TreatmentDetailView(BreadcrumbMixin, PublishedArticlesMixin, DetailView):
     template_name = "articles/treatment_detail.html"
     context_object_name = "treatment"
@@ -99,7 +101,7 @@ class TreatmentDetailView(BreadcrumbMixin, PublishedArticlesMixin, DetailView):
         return ctx
 
 
-@method_decorator(cache_public_page, name="dispatch")
+@method_decorator(public_page, name="dispatch")
 class ConditionDetailView(BreadcrumbMixin, PublishedArticlesMixin, DetailView):
     template_name = "articles/condition_detail.html"
     context_object_name = "condition"
@@ -117,7 +119,7 @@ class ConditionDetailView(BreadcrumbMixin, PublishedArticlesMixin, DetailView):
         return ctx
 
 
-@method_decorator(cache_public_page(query=("q", "treatment", "condition", "page")), name="dispatch")
+@method_decorator(public_page(query=("q", "treatment", "condition", "page")), name="dispatch")
 class ArticleListView(BreadcrumbMixin, PublishedArticlesMixin, ListView):
     """Public articles, 10 a page; `?treatment=<slug>`, `?condition=<slug>` and `?q=<words>` narrow them.
 
@@ -130,7 +132,11 @@ class ArticleListView(BreadcrumbMixin, PublishedArticlesMixin, ListView):
 
     @cached_property
     def filter_options(self):
-        return {"treatment": list(Treatment.objects.all()), "condition": list(Condition.objects.all())}
+        # Only what the filter menus show: a treatment's or condition's own texts are long and never read here.
+        return {
+            "treatment": list(Treatment.objects.only("slug", "name", "order")),
+            "condition": list(Condition.objects.only("slug", "name", "order")),
+        }
 
     @cached_property
     def active_filters(self):
@@ -148,7 +154,7 @@ class ArticleListView(BreadcrumbMixin, PublishedArticlesMixin, ListView):
         return clean_query(self.request.GET.get("q"))
 
     def get_queryset(self):
-        qs = self.published_articles().prefetch_related("conditions")
+        qs = self.published_articles()  # a card shows no conditions: nothing to prefetch
         active, _unknown = self.active_filters
         if active["treatment"]:
             qs = qs.filter(treatment=active["treatment"])
@@ -159,23 +165,21 @@ class ArticleListView(BreadcrumbMixin, PublishedArticlesMixin, ListView):
     def get_breadcrumbs(self):
         return [HOME, (_("Articles"), self.request.path)]
 
-    def makes_a_cached_variant(self, context):
-        """Only known filters with valid values, real page numbers and searches that find something (typed
-        in their tidy form) make shared-cache entries; a random ?treatment= or a search for junk is rendered
-        for that visitor alone, so nobody can fill the cache with made-up variants."""
+    def is_shareable(self):
+        """Only known filters with valid values and real page numbers may be kept by a proxy: a random
+        ?treatment=, an odd page number or any search (words are endless) is for that visitor alone, so nobody
+        can fill a cache with made-up variants."""
         params = self.request.GET
         _active, unknown = self.active_filters
-        if unknown or any(len(values) != 1 for _name, values in params.lists()):
-            return False
-        if "q" in params and (params["q"] != self.query or not context["paginator"].count):
+        if unknown or "q" in params:
             return False
         page = params.get("page")
         return page is None or (page.isdigit() and page == str(int(page)))
 
     def render_to_response(self, context, **response_kwargs):
         response = super().render_to_response(context, **response_kwargs)
-        if not self.makes_a_cached_variant(context):
-            patch_cache_control(response, private=True)  # the page cache never stores a private page
+        if not self.is_shareable():
+            patch_cache_control(response, private=True)  # kept by no cache (clinic/cache_headers.py)
         return response
 
     def get_context_data(self, **kwargs):
@@ -198,12 +202,14 @@ def _publisher_name():
     return profile.name if profile else ""
 
 
-@method_decorator(cache_public_page, name="dispatch")
+@method_decorator(public_page, name="dispatch")
 class ArticleDetailView(BreadcrumbMixin, DetailView):
     template_name = "articles/article_detail.html"
     context_object_name = "article"
 
     def can_preview(self):
+        if settings.SESSION_COOKIE_NAME not in self.request.COOKIES:
+            return False  # no session to look up, so the public page does not vary on the Cookie header
         user = self.request.user
         return user.is_authenticated and user.is_staff and user.has_perm("articles.view_article")
 
@@ -213,11 +219,16 @@ class ArticleDetailView(BreadcrumbMixin, DetailView):
     def get_object(self, queryset=None):
         if self.can_preview():
             return super().get_object(queryset)
-        # The page's fragments and the clinic's facts are read with the article: one round trip for all.
-        page = fragments.page_keys(self.template_name, self.request, preview=False)
-        article = public_article(self.kwargs["slug"], self.request, also=page)
+        # The public article is kept in the shared cache under the content version, which any staff edit of
+        # what public pages show replaces: with the page's cached parts, a page rendered again runs no query.
+        slug = self.kwargs["slug"]
+        key = f"articles:public:{caching.content_version()}:{hashlib.sha256(slug.encode()).hexdigest()[:32]}"
+        article = caching.get(key)
         if article is None:
-            raise Http404(_("No article found matching the query"))
+            article = Article.objects.for_page().published().filter(slug=slug).first()
+            if article is None:
+                raise Http404(_("No article found matching the query"))
+            caching.set(key, article, settings.FRAGMENT_CACHE_SECONDS)  # before any per-render value is set on it
         return article
 
     def get_breadcrumbs(self):

@@ -1,6 +1,6 @@
 """Keep cached availability and public pages honest: say which booking models change them."""
 
-from clinic import caching, pagecache
+from clinic import caching
 
 from .models import Booking, BookingPolicy, Closure, Service, TimeOff, WorkingHours
 from .scheduling.availability import AVAILABILITY
@@ -14,5 +14,5 @@ def connect():
         AVAILABILITY, (Booking, WorkingHours, TimeOff, Closure, Service, Service.practitioners.through, Practitioner)
     )
     # Treatment pages show services and who offers them; bookings never flush public pages.
-    caching.bump_on_change(pagecache.CONTENT, (Service, Service.practitioners.through))
+    caching.bump_on_change(caching.CONTENT, (Service, Service.practitioners.through))
     caching.bump_on_change(BookingPolicy.CACHE_NAME, (BookingPolicy,))

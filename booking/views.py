@@ -1,5 +1,6 @@
 """Patient-facing booking pages: request, confirmation, and the patient's own booking page."""
 
+import time
 from datetime import timedelta
 from functools import wraps
 
@@ -19,18 +20,20 @@ from django.views.generic import TemplateView
 from django_ratelimit.core import is_ratelimited
 
 from clinic import datetimes
+from clinic.cache_headers import public_page
 from clinic.client_address import client_address
 from clinic.facts import get_facts
 from clinic.models import OpeningHours, Practitioner
-from clinic.pagecache import cache_public_page
 
-from . import formcache, workflow
+from . import workflow
 from .forms import BookingForm, ChoicesForm, MoveForm
 from .models import Booking, Closure, Service, VisitType
 from .notifications import reminders
 from .notifications.ics import booking_ics
 from .scheduling.picker import build_picker, move_picker
 from .tokens import read_token
+from .visits import family as visits_family
+from .visits import session as visits_session
 
 THANKS_COOKIE = "booking_thanks"
 
@@ -86,18 +89,6 @@ def _initial_from_query(params):
     return initial
 
 
-def _prefill_understood(params):
-    """True when every query parameter is one the form reads, once, with a value that exists."""
-    services = Service.objects.active()
-    valid = {
-        "service": lambda v: services.filter(slug=v).exists(),
-        "treatment": lambda v: services.filter(treatment__slug=v).exists(),
-        "visit": lambda v: v in VisitType.values,
-        "practitioner": lambda v: Practitioner.objects.active().filter(slug=v).exists(),
-    }
-    return all(name in valid and len(values) == 1 and valid[name](values[0]) for name, values in params.lists())
-
-
 def _choices(form_data):
     """Validate only the what/where part of the submitted data, to decide which times to show."""
     choices = ChoicesForm(form_data)
@@ -107,7 +98,8 @@ def _choices(form_data):
 
 def _render_form(request, form, picker, status=200):
     form.describe_fits()
-    return render(request, "booking/request.html", {"form": form, "picker": picker}, status=status)
+    context = {"form": form, "picker": picker, "cancel_notice_hours": settings.BOOKING_CANCEL_NOTICE_HOURS}
+    return render(request, "booking/request.html", context, status=status)
 
 
 @never_cache
@@ -115,22 +107,16 @@ def _render_form(request, form, picker, status=200):
 @require_http_methods(["GET", "POST"])
 def request_view(request):
     if request.method == "GET":
-        key = formcache.cache_key(request)
-        cached = formcache.cached_response(request, key) if key else None
-        if cached is not None:
-            return cached
         initial = _initial_from_query(request.GET)
-        if key and not _prefill_understood(request.GET):
-            key = None  # unknown values are not kept: random ?service= values cannot fill the cache
+        if signed_in := visits_session.signed_in_key(request):
+            # "Book again" or "someone else in my family": this page is personal (never_cache keeps it private).
+            initial.update(visits_family.form_prefill(request.session.get(visits_session.BOOK_FOR), signed_in))
         form = BookingForm(initial=initial)
         data = {**initial, "visit_type": initial.get("visit_type", VisitType.IN_CLINIC)}
         picker = build_picker(_choices(data))
         if not initial.get("service"):
             picker.problems = []  # nothing chosen yet is not a mistake
-        response = _render_form(request, form, picker)
-        if key:
-            formcache.store(key, response, form)
-        return response
+        return _render_form(request, form, picker)
 
     if request.POST.get("action") == "refresh" or "from" in request.POST:
         # "Show available times" or "Later dates" without JavaScript: re-render with what was typed; what does
@@ -155,10 +141,9 @@ def request_view(request):
             form.add_error(
                 None, _("We've received several requests from your connection. Please call us to book more.")
             )
-        elif not form.claim_started_token():
-            # One request per booking page: the signed start time is used up by the booking it made.
-            if existing := _existing_request(key):
-                return redirect("booking:manage", token=existing.manage_token())  # a double click that raced
+        elif not (claimed := _claim_or_await(form, key)) and (existing := _existing_request(key)):
+            return redirect("booking:manage", token=existing.manage_token())  # a double tap that raced
+        elif not claimed:
             # A script replaying a page, or a second request from an old tab: a fresh page gives a fresh token.
             form.add_error(
                 None, _("This form has already been sent. To make another request, open the booking page again.")
@@ -184,6 +169,26 @@ def request_view(request):
             form.release_started_token()  # not saved (time taken, the cap): the patient may send it again
     picker = build_picker(_choices(request.POST), slot=form.data.get("slot"))
     return _render_form(request, form, picker)
+
+
+def _claim_or_await(form, key):
+    """Claim the form's signed start time (one booking per page); True when this request may save.
+
+    When another request holds it (a double tap, possibly on another instance), that request may still be
+    saving: wait for its commit instead of answering at once, so both answers lead to the saved booking.
+    False once the booking with this form's key exists (or the wait is over); True if the other request gave
+    the form back (its time was taken, the cap): this one then tries, and gets the same clear answer.
+    """
+    if form.claim_started_token():
+        return True
+    deadline = time.monotonic() + settings.BOOKING_DOUBLE_SUBMIT_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if _existing_request(key):
+            return False
+        if form.claim_started_token():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _existing_request(key):
@@ -220,11 +225,11 @@ def _save(request, form):
         # No count in the message: it would tell a stranger how many bookings an address has.
         form.add_error("email", _("This email address already has open requests with us. Please call us to book."))
         return None
-    except workflow.SlotTaken:
+    except workflow.SlotTaken as exc:
         existing = _existing_request(data.get("request_key"))
         if existing:
             return existing
-        form.add_error("slot", slot_taken_message())
+        form.add_error("slot", exc.reason or slot_taken_message())
         return None
     return booking
 
@@ -232,19 +237,9 @@ def _save(request, form):
 @never_cache
 @require_GET
 def times_view(request):
-    """The date and time picker as an HTML fragment, for the booking page's script.
-
-    The fragment depends only on the query and on availability, so it is reused from the shared
-    cache for a minute (the key carries the availability version, which every booking change replaces).
-    """
-    key = formcache.fragment_key(request)
-    html = formcache.get_fragment(key) if key else None
-    if html is None:
-        picker = build_picker(_choices(request.GET), first=request.GET.get("from"), slot=request.GET.get("slot"))
-        html = render_to_string("booking/includes/picker.html", {"picker": picker}, request=request)
-        if key:
-            formcache.set_fragment(key, html)
-    return HttpResponse(html)
+    """The date and time picker as an HTML fragment, for the booking page's script."""
+    picker = build_picker(_choices(request.GET), first=request.GET.get("from"), slot=request.GET.get("slot"))
+    return HttpResponse(render_to_string("booking/includes/picker.html", {"picker": picker}, request=request))
 
 
 def _booking_from_token(token):
@@ -330,49 +325,72 @@ def reply_by(requested_at):
 @require_http_methods(["GET", "POST"])
 @with_linked_booking(changeable=True)
 def cancel_view(request, token, booking):
+    urls = {
+        "action_url": reverse("booking:cancel", args=[token]),
+        "back_url": reverse("booking:manage", args=[token]),
+    }
+    return cancel_booking(request, booking, by=workflow.PATIENT, note=_("Cancelled by the patient online"), **urls)
+
+
+def cancel_booking(request, booking, *, by, note, action_url, back_url):
+    """The patient's cancel page and its POST: one code path for the emailed link and the signed-in visits page
+    (the same late-cancellation rule, checked by the caller, and the same version check against repeats)."""
     if request.method == "POST":
         try:
             workflow.change_status(
-                booking,
-                "cancelled",
-                by=workflow.PATIENT,
-                note=_("Cancelled by the patient online"),
-                version=workflow.posted_version(request.POST),
+                booking, "cancelled", by=by, note=note, version=workflow.posted_version(request.POST)
             )
         except (workflow.NotAllowed, workflow.Stale) as exc:
             messages.info(request, str(exc))
         else:
             messages.success(request, _("Your appointment is cancelled. We've sent you an email to confirm."))
-        return redirect("booking:manage", token=token)
-    return render(request, "booking/cancel.html", {"booking": booking, "token": token})
+        return redirect(back_url)
+    context = {"booking": booking, "action_url": action_url, "back_url": back_url}
+    return render(request, "booking/cancel.html", context)
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 @with_linked_booking(changeable=True)
 def move_view(request, token, booking):
+    urls = {
+        "action_url": reverse("booking:move", args=[token]),
+        "back_url": reverse("booking:manage", args=[token]),
+    }
+    return move_booking(request, booking, by=workflow.PATIENT, **urls)
+
+
+def move_booking(request, booking, *, by, action_url, back_url):
+    """The patient's move page and its POST, shared like cancel_booking."""
     moving = request.method == "POST" and "from" not in request.POST
     form = MoveForm(request.POST if moving else None)
     # The version travels with the page through "show more days": it is the state the patient saw.
     version = workflow.posted_version(request.POST) if request.method == "POST" else booking.version
     if moving and form.is_valid():
         try:
-            workflow.reschedule(booking, form.cleaned_data["slot"], by=workflow.PATIENT, version=version)
-        except workflow.SlotTaken:
-            form.add_error("slot", slot_taken_message())
+            workflow.reschedule(booking, form.cleaned_data["slot"], by=by, version=version)
+        except workflow.SlotTaken as exc:
+            form.add_error("slot", exc.reason or slot_taken_message())
         except (workflow.Stale, workflow.Unchanged) as exc:
             messages.info(request, str(exc))
-            return redirect("booking:manage", token=token)
+            return redirect(back_url)
         except workflow.NotAllowed as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, _("Your appointment has been moved."))
-            return redirect("booking:manage", token=token)
+            return redirect(back_url)
     first = request.POST.get("from") or request.GET.get("from")
     picker = move_picker(booking, first=first, slot=request.POST.get("slot", ""))
     if request.GET.get("fragment"):
         return render(request, "booking/includes/picker.html", {"picker": picker})
-    context = {"booking": booking, "token": token, "form": form, "picker": picker, "version": version}
+    context = {
+        "booking": booking,
+        "form": form,
+        "picker": picker,
+        "version": version,
+        "action_url": action_url,
+        "back_url": back_url,
+    }
     return render(request, "booking/move.html", context)
 
 
@@ -400,7 +418,7 @@ class PolicyPageMixin:
         return ctx
 
 
-@method_decorator(cache_public_page, name="dispatch")
+@method_decorator(public_page, name="dispatch")
 class FeesView(PolicyPageMixin, TemplateView):
     template_name = "booking/patients/fees.html"
 
@@ -410,6 +428,6 @@ class FeesView(PolicyPageMixin, TemplateView):
         return ctx
 
 
-@method_decorator(cache_public_page, name="dispatch")
+@method_decorator(public_page, name="dispatch")
 class CancellationPolicyView(PolicyPageMixin, TemplateView):
     template_name = "booking/patients/cancellation.html"

@@ -11,17 +11,26 @@ from django.utils.translation import gettext as _
 from clinic import datetimes
 from clinic.db import retry_lost_races, transaction_lock
 
-from .models import Booking, BookingEvent, BookingPolicy, BookingStatus, VisitType
+from . import patients
+from .models import Booking, BookingEvent, BookingPolicy, BookingStatus, PatientType, VisitType
 from .notifications import emails, reminders
 from .notifications.mailboxes import normalise_email
-from .scheduling.slotcheck import free_at
+from .scheduling.slotcheck import free_at, why_not_bookable
 
 PATIENT = "patient"
+# The patient changing a visit from their signed-in visits page (the history says so); the same rules apply.
+PATIENT_SIGNED_IN = "patient (signed in)"
+PATIENTS = frozenset({PATIENT, PATIENT_SIGNED_IN})
 SYSTEM = "system"
 
 
 class SlotTaken(Exception):
-    """The chosen time is no longer free."""
+    """The chosen time is no longer free. `reason` says why in plain words when it is not another booking
+    (in the past, outside hours, a closure, the minimum notice, the horizon); None for a race lost."""
+
+    def __init__(self, reason=None):
+        super().__init__(reason or "")
+        self.reason = reason
 
 
 class NotAllowed(Exception):
@@ -155,10 +164,19 @@ def request_booking(
             raise TooManyOpen
         candidates = free_at(service, visit_type, location, practitioner, start, now=now, honour_holds=honour_holds)
         if not candidates:
-            raise SlotTaken
+            raise SlotTaken(why_not_bookable(service, visit_type, location, practitioner, start, now=now))
         end = start + service.duration
-        status = BookingStatus.CONFIRMED if _confirm_instantly() else BookingStatus.REQUESTED
+        record_of = patients.attach_online_request(
+            name=patient.name,
+            email=patient.email,
+            phone=patient.phone,
+            contact_preference=patient.contact_preference,
+        )
+        # A patient the clinic asked to book with staff still gets the same page; staff review the request.
+        instant = _confirm_instantly() and record_of.may_book_online
+        status = BookingStatus.CONFIRMED if instant else BookingStatus.REQUESTED
         fields = {
+            "patient": record_of,
             "service": service,
             "visit_type": visit_type,
             "location": location,
@@ -206,14 +224,22 @@ def request_booking(
         emails.queue_together(to_patient, emails.outbox_row(emails.Kind.NEW_REQUEST, booking))
         if status == BookingStatus.CONFIRMED:
             reminders.plan(booking, now)
+            _send_intake_form(booking)
     return booking
+
+
+def _send_intake_form(booking):
+    """A confirmed first visit of a kind gets its health questionnaire (booking/intake/sending.py)."""
+    from .intake.sending import queue_form_if_needed
+
+    queue_form_if_needed(booking)
 
 
 def _locked(booking):
     # Lock only the booking row: PostgreSQL refuses FOR UPDATE on the nullable side of the location join.
     return (
         Booking.objects.select_for_update(of=("self",))
-        .select_related("service", "practitioner", "location")
+        .select_related("service", "practitioner", "location", "patient")
         .get(pk=booking.pk)
     )
 
@@ -251,6 +277,7 @@ def change_status(booking, to_status, *, by, note="", telehealth_url=None, now=N
         reminders.plan(booking, now)
         if to_status == BookingStatus.CONFIRMED:
             emails.queue_with_calendar(emails.Kind.CONFIRMATION, booking)
+            _send_intake_form(booking)
         elif to_status == BookingStatus.DECLINED:
             emails.queue(emails.Kind.DECLINED, booking, note=note)
         elif to_status == BookingStatus.CANCELLED:
@@ -258,7 +285,7 @@ def change_status(booking, to_status, *, by, note="", telehealth_url=None, now=N
                 emails.queue_with_calendar(emails.Kind.CANCELLED, booking, cancel=True)
             else:
                 emails.queue(emails.Kind.CANCELLED, booking)
-            if by == PATIENT:
+            if by in PATIENTS:
                 emails.queue(emails.Kind.CANCELLED_NOTICE, booking)
     return booking
 
@@ -292,13 +319,18 @@ def reschedule(booking, new_start, *, by, note="", now=None, version=None):
             honour_holds=by == PATIENT,
         )
         if booking.practitioner_id not in free:
+            if by in PATIENTS:
+                reason = why_not_bookable(
+                    service, booking.visit_type, booking.location, booking.practitioner, new_start, now=now
+                )
+                raise SlotTaken(reason)
             raise SlotTaken
         old_start = booking.start
         from_status = booking.status
         booking.start = new_start
         booking.end = new_start + service.duration
         booking.blocked_until = booking.end + service.buffer
-        if by == PATIENT and not _confirm_instantly():
+        if by in PATIENTS and not _confirm_instantly():
             booking.status = BookingStatus.REQUESTED
         booking.ics_sequence += 1
         booking.version += 1
@@ -319,7 +351,127 @@ def reschedule(booking, new_start, *, by, note="", now=None, version=None):
             emails.queue_with_calendar(emails.Kind.MOVED, booking)
         else:
             emails.queue(emails.Kind.MOVED, booking)
-        if by == PATIENT:
+        if by in PATIENTS:
             emails.queue(emails.Kind.MOVED_NOTICE, booking)
+        reminders.plan(booking, now)
+    return booking
+
+
+PHONE = "phone"
+
+
+@retry_lost_races(give_up=lambda: SlotTaken())
+def book_by_phone(
+    *,
+    service,
+    visit_type,
+    location,
+    practitioner,
+    start,
+    patient,
+    by,
+    email_patient=True,
+    telehealth_url="",
+    note="",
+    request_key=None,
+    now=None,
+):
+    """A booking the front desk takes from a caller: the same rules as online (working hours, the no-overlap
+    constraint, the horizon) except the minimum notice; confirmed at once, recorded as booked by `by` by
+    phone, and the patient emailed the confirmation unless staff said not to (or there is no address).
+
+    `patient` is a Patient, new (unsaved: saved in the same transaction) or existing; the booking keeps a copy
+    of its details for its history and emails.
+    Raises SlotTaken when the time is not free (nothing is saved), NotAllowed for a telehealth booking
+    without a video link.
+    """
+    now = now or timezone.now()
+    if visit_type == VisitType.TELEHEALTH:
+        location = None
+    new_patient = patient.pk is None
+    try:
+        return _book_by_phone(
+            service,
+            visit_type,
+            location,
+            practitioner,
+            start,
+            patient,
+            by,
+            email_patient,
+            telehealth_url,
+            note,
+            request_key,
+            now,
+            new_patient,
+        )
+    except BaseException:
+        if new_patient:  # its insert was rolled back with the booking: a retry inserts it again
+            patient.pk = None
+            patient._state.adding = True
+        raise
+
+
+def _book_by_phone(
+    service,
+    visit_type,
+    location,
+    practitioner,
+    start,
+    patient,
+    by,
+    email_patient,
+    telehealth_url,
+    note,
+    request_key,
+    now,
+    new_patient,
+):
+    from clinic.facts import get_facts
+
+    with transaction.atomic():
+        if patient.email:
+            transaction_lock(normalise_email(patient.email))  # the same lock as the mailbox's online requests
+        candidates = free_at(service, visit_type, location, practitioner, start, now=now, staff=True)
+        if not candidates:
+            raise SlotTaken
+        end = start + service.duration
+        returning = not new_patient and Booking.objects.filter(patient=patient).exists()
+        if new_patient:
+            patient.save(force_insert=True)  # a new caller's record, saved with their first booking or not at all
+        profile = get_facts().profile
+        fields = {
+            "service": service,
+            "visit_type": visit_type,
+            "location": location,
+            "start": start,
+            "end": end,
+            "blocked_until": end + service.buffer,
+            "status": BookingStatus.CONFIRMED,
+            "patient": patient,
+            "patient_name": patient.name,
+            "email": patient.email,
+            "phone": patient.phone,
+            "contact_preference": patient.contact_preference,
+            "patient_type": PatientType.RETURNING if returning else PatientType.NEW,
+            "consent_at": now,
+            "privacy_version": profile.privacy_version if profile else "",
+            "telehealth_url": telehealth_url or "",
+            "staff_notes": note,
+            "request_key": request_key,
+        }
+        booking = _hold_slot(fields, candidates)
+        if booking.is_telehealth and not booking.video_link:
+            raise NotAllowed(_("Add a video link: telehealth bookings need one to be confirmed."))
+        _user, actor = _actor(by)
+        record(
+            booking,
+            by=by,
+            from_status="",
+            to_status=BookingStatus.CONFIRMED,
+            note=_("Booked by %(staff)s by phone") % {"staff": actor},
+        )
+        if email_patient and patient.email:
+            emails.queue_with_calendar(emails.Kind.CONFIRMATION, booking)
         reminders.plan(booking, now)
     return booking

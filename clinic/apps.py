@@ -8,13 +8,13 @@ class ClinicConfig(AppConfig):
     verbose_name = _("Clinic")
 
     def ready(self):
-        from . import caching, checks, pagecache  # noqa: F401  (checks registers the system checks)
+        from . import caching, checks  # noqa: F401  (checks registers the system checks)
         from .facts import FACTS
         from .models import ClinicProfile, Location, OpeningHours
 
         caching.bump_on_change(FACTS, (ClinicProfile, Location, OpeningHours))
         # Public pages show every clinic model (facts, practitioners and their links).
-        caching.bump_on_change(pagecache.CONTENT, self.get_models(include_auto_created=True))
+        caching.bump_on_change(caching.CONTENT, self.get_models(include_auto_created=True))
 
 
 class ClinicAdminConfig(admin_apps.AdminConfig):

@@ -1,25 +1,24 @@
-"""The one door to the shared cache: versions, fail-open reads and writes, and per-visitor placeholders.
+"""The one door to the shared cache: versions and fail-open reads and writes.
 
-Every cached thing on the site (public pages, the reused booking form and time fragment, free slots, the
-clinic's facts) goes through here, so one rule holds everywhere:
+Every cached thing on the site (parts of public pages, free slots, the clinic's facts, the booking policy)
+goes through here, so one rule holds everywhere:
 
 * **Fail open.** A cache that is down or misbehaving means "nothing cached": ``get`` answers ``default``,
   ``set``/``add``/``delete`` do nothing, and the page is rendered from the database. Redis is configured with
   ``IGNORE_EXCEPTIONS`` as well; the guard here covers any backend and is the only ``try`` around a cache call.
 * **Versions, not deletions.** A *version* is a random token kept in the cache under ``version_key(name)``.
   Entries are either keyed on the current token (``version(name)`` inside the key) or store it beside the
-  value (``get_versioned`` / ``set_versioned``, one round trip for both). ``bump(name)`` replaces the token, so
+  value (``get_versioned`` / ``set_versioned``). ``bump(name)`` replaces the token, so
   every server instance sharing the cache stops using the old entries at once.
 * **Apps say what invalidates what.** The core names no app: each app calls ``bump_on_change(name, models)``
   from its ``AppConfig.ready()``; saving or deleting one of those models (or changing its many-to-many links)
   bumps the version immediately and again when the transaction commits.
-* **Per-visitor values never get stored.** ``swap_out`` replaces values such as the CSRF token or the CSP
-  nonce with placeholders before a body is stored, and ``swap_in`` puts the current visitor's values back.
+
+Whole pages are not kept here: they say in HTTP headers how nginx or a CDN may keep them (cache_headers.py).
 """
 
 import builtins
 import logging
-import re
 import uuid
 
 from django.core.cache import cache
@@ -29,6 +28,8 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 logger = logging.getLogger(__name__)
 
 VERSION_PREFIX = "version:"
+# The version of everything public pages show; apps name the models that change it in AppConfig.ready().
+CONTENT = "content"
 _MISSING = object()
 
 
@@ -46,10 +47,6 @@ def _guarded(operation, default, *args):
 def get(key, default=None):
     found = _guarded("get", _MISSING, key, _MISSING)
     return default if found is _MISSING else found
-
-
-def get_many(keys):
-    return _guarded("get_many", {}, list(keys))
 
 
 def set(key, value, seconds):  # noqa: A001  (reads as caching.set)
@@ -77,13 +74,10 @@ def _new_token():
     return uuid.uuid4().hex[:16]
 
 
-def version(name, found=None):
-    """The current token of ``name``, created if missing (an evicted token must never revive old entries).
-
-    ``found`` is the result of a ``get_many`` that included ``version_key(name)``, to save a round trip.
-    """
+def version(name):
+    """The current token of ``name``, created if missing (an evicted token must never revive old entries)."""
     key = version_key(name)
-    token = found.get(key) if found is not None else get(key)
+    token = get(key)
     if token is None:
         add(key, _new_token(), None)
         token = get(key) or _new_token()  # cache down: a token nothing is stored under
@@ -97,20 +91,19 @@ def bump(name):
 
 def get_versioned(name, key):
     """``(value, current token)``; value is None when absent or stored under an older token."""
-    found = get_many([version_key(name), key])
-    token = version(name, found)
-    return current(found, key, token), token
-
-
-def current(found, key, token):
-    """The value ``set_versioned`` stored under ``key`` for ``token``, from a ``get_many`` result; else None."""
-    entry = found.get(key)
-    return entry[1] if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == token else None
+    token = version(name)
+    entry = get(key)
+    return (entry[1] if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == token else None), token
 
 
 def set_versioned(key, value, token, seconds):
     """Store ``value`` as current for ``token`` (from ``get_versioned``)."""
     set(key, (token, value), seconds)
+
+
+def content_version():
+    """The current content version (for ``{% cache %}`` keys: see clinic.context_processors)."""
+    return version(CONTENT)
 
 
 # --- Invalidation registry -------------------------------------------------------------------------------------
@@ -153,59 +146,3 @@ def _connect():
     post_save.connect(_model_changed, dispatch_uid="caching_post_save")
     post_delete.connect(_model_changed, dispatch_uid="caching_post_delete")
     m2m_changed.connect(_model_changed, dispatch_uid="caching_m2m_changed")
-
-
-# --- Per-visitor placeholders ----------------------------------------------------------------------------------
-
-CSRF_PLACEHOLDER = "__cached_csrf_token__"
-NONCE_PLACEHOLDER = "__cached_csp_nonce__"
-_CSRF_FIELD = re.compile(r'(name="csrfmiddlewaretoken" value=")([^"]+)(")')
-
-
-def swap_out(body, values):
-    """Replace each real value by its placeholder (``values``: placeholder -> real value).
-
-    Returns None when a placeholder is then missing from the body: something unexpected happened, and a
-    body that might still hold a personal value must not be stored.
-    """
-    for placeholder, real in values.items():
-        if real:
-            body = body.replace(real, placeholder)
-        if placeholder not in body:
-            return None
-    return body
-
-
-def swap_in(body, values):
-    """Put the current visitor's values (placeholder -> value) back into a stored body."""
-    for placeholder, value in values.items():
-        body = body.replace(placeholder, value)
-    return body
-
-
-def csrf_out(html):
-    """The form's CSRF token replaced by a placeholder (str bodies)."""
-    return _CSRF_FIELD.sub(lambda m: m.group(1) + CSRF_PLACEHOLDER + m.group(3), html)
-
-
-def csrf_in(html, request):
-    from django.middleware.csrf import get_token
-
-    return html.replace(CSRF_PLACEHOLDER, get_token(request))
-
-
-def nonce_out(body, request):
-    """The response's CSP nonce (``nonce="…"`` attributes) replaced by a placeholder (bytes bodies)."""
-    nonce = getattr(request, "_csp_nonce", None)
-    if isinstance(nonce, str) and nonce:
-        return body.replace(b'nonce="' + nonce.encode() + b'"', b'nonce="' + NONCE_PLACEHOLDER.encode() + b'"')
-    return body
-
-
-def nonce_in(body, request):
-    """This request's CSP nonce put back into a stored body (bytes), so it matches this response's header."""
-    placeholder = NONCE_PLACEHOLDER.encode()
-    if placeholder not in body:
-        return body
-    nonce = getattr(request, "csp_nonce", None)
-    return body.replace(placeholder, str(nonce).encode() if nonce is not None else b"")

@@ -58,12 +58,8 @@ def is_trusted_proxy(address):
 
 
 def peer_is_trusted(request):
-    return peer_is_trusted_address(request.META.get("REMOTE_ADDR", ""))
-
-
-def peer_is_trusted_address(remote_addr):
-    """Is the connecting peer (REMOTE_ADDR as text) one of our proxies? Asked on every request, so remembered."""
-    return _peer_is_trusted(remote_addr, trusted_networks())
+    """Is the connecting peer (REMOTE_ADDR) one of our proxies? Asked on every request, so remembered."""
+    return _peer_is_trusted(request.META.get("REMOTE_ADDR", ""), trusted_networks())
 
 
 @lru_cache(maxsize=256)

@@ -1,10 +1,24 @@
 from django.conf import settings
 from django.utils.functional import SimpleLazyObject
 
+from .caching import content_version
 from .facts import get_facts
+
+NAV_SECTIONS = ("/treatments/", "/articles/", "/team/", "/visits/")
+
+
+def nav_section(path):
+    """The header link this page belongs to ("" for none): a handful of values, so a handful of cached headers."""
+    return "/contact/" if path == "/contact/" else next((p for p in NAV_SECTIONS if path.startswith(p)), "")
 
 
 def clinic(request):
-    # Lazy: a page that reads its cached fragments joins the facts to that one read of the shared cache
-    # ({% prefetch_fragments %}); any other page reads them when it first shows one.
-    return {"clinic": SimpleLazyObject(get_facts), "SITE_URL": settings.SITE_URL}
+    """The clinic's facts, the site's address, the page's header link, and the content version for
+    ``{% cache %}`` keys (facts and version read lazily)."""
+    return {
+        "nav_section": nav_section(request.path),
+        "clinic": SimpleLazyObject(get_facts),
+        "SITE_URL": settings.SITE_URL,
+        "content_version": SimpleLazyObject(content_version),
+        "FRAGMENT_CACHE_SECONDS": settings.FRAGMENT_CACHE_SECONDS,
+    }

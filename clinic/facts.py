@@ -41,22 +41,10 @@ def load_facts():
 
 
 def get_facts():
-    return facts_from(caching.get_many(cache_keys()))
-
-
-def cache_keys():
-    """What to read from the shared cache for the facts (to join another read: see ``facts_from``)."""
-    return [caching.version_key(FACTS), CACHE_KEY]
-
-
-def facts_from(found):
-    """The facts from a ``get_many`` that included ``cache_keys()``; loaded and stored when missing or stale."""
-    version = caching.version(FACTS, found)
-    facts = caching.current(found, CACHE_KEY, version)
-    if facts is not None:
-        return facts
-    facts = load_facts()
-    caching.set_versioned(CACHE_KEY, facts, version, CACHE_SECONDS)
+    facts, version = caching.get_versioned(FACTS, CACHE_KEY)
+    if facts is None:
+        facts = load_facts()
+        caching.set_versioned(CACHE_KEY, facts, version, CACHE_SECONDS)
     return facts
 
 

@@ -1,15 +1,11 @@
-"""Security headers that Django's SecurityMiddleware does not set itself, and fault handling."""
+"""Security headers that Django's SecurityMiddleware does not set itself, compression, and fault handling."""
 
 import logging
 
-import csp.middleware
-from csp.constants import HEADER as CSP_HEADER
-from csp.constants import HEADER_REPORT_ONLY as CSP_HEADER_RO
-from csp.utils import build_policy as csp_build_policy
 from django.conf import settings
-from django.core.signals import setting_changed
 from django.db import InterfaceError, OperationalError
 from django.http import HttpResponseBadRequest
+from django.middleware.gzip import GZipMiddleware
 
 from . import db
 
@@ -95,47 +91,24 @@ def _querydict_has_null(data):
     return any("\x00" in key or any("\x00" in v for v in values) for key, values in data.lists())
 
 
-class CSPMiddleware(csp.middleware.CSPMiddleware):
-    """django-csp, with the policy text built once per process: only the nonce differs between responses.
+class SharedPageGZipMiddleware(GZipMiddleware):
+    """Django's gzip for shareable responses only: never one that sets a cookie or is private/no-store/no-cache.
 
-    django-csp rebuilds the header from the settings on every response (a noticeable share of a page-cache
-    hit). Responses that change their policy (the decorators' ``_csp_*`` attributes) still go the long way.
+    BREACH (see Django's GZipMiddleware docs) needs a secret in a compressed page beside text an attacker
+    controls. Pages with a form token are private, no-store (clinic/cache_headers.py) and go out uncompressed;
+    what is compressed is what any visitor may share, with no secret in it. So no random padding either: the
+    compressed bytes stay the same from one response to the next, and so does their strong ETag.
     """
 
-    _SLOT = "__csp_nonce_slot__"
-    _OVERRIDES = ("_csp_config", "_csp_update", "_csp_replace", "_csp_config_ro", "_csp_update_ro", "_csp_replace_ro")
-    _built = {}
-
-    @classmethod
-    def forget(cls, **kwargs):
-        cls._built.clear()
-
-    def _policies(self, with_nonce):
-        if with_nonce not in self._built:
-            nonce = self._SLOT if with_nonce else None
-            self._built[with_nonce] = (
-                csp_build_policy(nonce=nonce),
-                csp_build_policy(nonce=nonce, report_only=True),
-            )
-        return self._built[with_nonce]
+    max_random_bytes = 0
 
     def process_response(self, request, response):
-        if settings.DEBUG or any(hasattr(response, name) for name in self._OVERRIDES):
-            return super().process_response(request, response)
-        nonce = getattr(request, "_csp_nonce", None)
-        policy, policy_ro = self._policies(nonce is not None)
-        for header, text, exempt, setting in (
-            (CSP_HEADER, policy, "_csp_exempt", "CONTENT_SECURITY_POLICY"),
-            (CSP_HEADER_RO, policy_ro, "_csp_exempt_ro", "CONTENT_SECURITY_POLICY_REPORT_ONLY"),
-        ):
-            if not text or header in response or getattr(response, exempt, False):
-                continue
-            prefixes = (getattr(settings, setting, None) or {}).get("EXCLUDE_URL_PREFIXES") or ()
-            if not request.path_info.startswith(tuple(prefixes)):
-                response[header] = text.replace(self._SLOT, nonce) if nonce else text
-        if nonce is None:
-            request.csp_nonce = csp.middleware.CheckableLazyObject(self._csp_nonce_post_response)
-        return response
-
-
-setting_changed.connect(CSPMiddleware.forget, dispatch_uid="clinic_csp_forget")
+        if response.cookies or response.streaming:
+            return response
+        cache_control = response.get("Cache-Control", "").lower()
+        if any(word in cache_control for word in ("private", "no-store", "no-cache")):
+            return response
+        content_type = response.get("Content-Type", "").split(";", 1)[0].strip().lower()
+        if not (content_type.startswith("text/") or content_type.endswith(("+xml", "/xml", "json"))):
+            return response
+        return super().process_response(request, response)

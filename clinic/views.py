@@ -12,15 +12,15 @@ from django.views.decorators.cache import never_cache
 from django.views.generic import DetailView, ListView, TemplateView
 
 from . import registry
+from .cache_headers import public_page
 from .facts import ClinicFacts, cached_facts, get_facts
 from .models import Practitioner
-from .pagecache import cache_public_page
 from .seo import clinic_json_ld
 
 logger = logging.getLogger(__name__)
 
 
-@method_decorator(cache_public_page, name="dispatch")
+@method_decorator(public_page, name="dispatch")
 class TeamView(ListView):
     template_name = "clinic/team.html"
     context_object_name = "practitioners"
@@ -29,7 +29,7 @@ class TeamView(ListView):
         return Practitioner.objects.active().prefetch_related("treatments")
 
 
-@method_decorator(cache_public_page, name="dispatch")
+@method_decorator(public_page, name="dispatch")
 class PractitionerView(DetailView):
     template_name = "clinic/practitioner.html"
     context_object_name = "practitioner"
@@ -38,7 +38,7 @@ class PractitionerView(DetailView):
         return get_object_or_404(Practitioner.objects.active().prefetch_related("treatments"), slug=self.kwargs["slug"])
 
 
-@method_decorator(cache_public_page, name="dispatch")
+@method_decorator(public_page, name="dispatch")
 class ContactView(TemplateView):
     template_name = "clinic/contact.html"
 
@@ -48,7 +48,7 @@ class ContactView(TemplateView):
         return ctx
 
 
-@method_decorator(cache_public_page, name="dispatch")
+@method_decorator(public_page, name="dispatch")
 class PrivacyView(TemplateView):
     template_name = "clinic/privacy.html"
 
@@ -58,7 +58,7 @@ class PrivacyView(TemplateView):
         return ctx
 
 
-@method_decorator(cache_public_page, name="dispatch")
+@method_decorator(public_page, name="dispatch")
 class PatientPageView(TemplateView):
     """A patient information page (first visit, accessibility, telehealth): a template and the clinic's facts."""
 
@@ -124,6 +124,7 @@ def try_again(request):
     return HttpResponse(body, status=409)
 
 
+@public_page
 def robots_txt(request):
     # The admin's address is a secret (ADMIN_URL): it is never listed here. Admin pages say "noindex"
     # in their own X-Robots-Tag header instead (SecurityHeadersMiddleware).

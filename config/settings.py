@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
-from csp.constants import NONCE, NONE, SELF
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -73,21 +73,24 @@ INSTALLED_APPS = [
     "articles",
     "booking",
     "booking.waitlist",
+    "booking.intake",
 ]
 
 MIDDLEWARE = [
     # First: X-Forwarded-* headers count only when they come from one of TRUSTED_PROXIES.
     "clinic.client_address.ForwardedHeadersMiddleware",
-    # Page-cache hits are answered here, before every other middleware, with the headers the whole stack gave the
-    # stored page (clinic/pagecache.py).
-    "clinic.pagecache.PageCacheMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Security headers before whitenoise, so static files get Permissions-Policy, CORP and CSP too.
     "clinic.middleware.SecurityHeadersMiddleware",
-    "clinic.middleware.CSPMiddleware",  # django-csp, policy text built once
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # gzip for shareable responses only (never one with a CSRF token or a cookie: BREACH), see clinic/compression.py.
-    "clinic.compression.SharedPageGZipMiddleware",
+    # A strong ETag and 304s for every response that may be stored (not for private, no-store ones).
+    "django.middleware.http.ConditionalGetMiddleware",
+    # gzip for shareable pages only, never one with a form token or a cookie (BREACH): see clinic/middleware.py.
+    "clinic.middleware.SharedPageGZipMiddleware",
+    # Public or private, no-store, for every response from here in (errors too); above the session, CSRF and
+    # messages middleware, so it sees the cookies they set.
+    "clinic.cache_headers.CacheHeadersMiddleware",
     # Database down: answer 503 with the branded page instead of a 500.
     "clinic.middleware.DatabaseUnavailableMiddleware",
     # NUL characters in a URL or form: 400 (PostgreSQL would refuse them with a 500).
@@ -244,6 +247,18 @@ RATELIMIT_FAIL_OPEN = True
 BOOKING_RETENTION_MONTHS = env_int("BOOKING_RETENTION_MONTHS", 24)  # then purge_bookings anonymises them
 BOOKING_MAX_OPEN_PER_EMAIL = env_int("BOOKING_MAX_OPEN_PER_EMAIL", 3)
 BOOKING_MIN_SECONDS_TO_SUBMIT = env_int("BOOKING_MIN_SECONDS_TO_SUBMIT", 3)
+# Returning patients (/visits/, README "Returning patients"): a sign-in code lives this many minutes and allows
+# this many tries; the sign-in ends after this many idle minutes; code requests per client address and per email
+# address (django-ratelimit rates, counted in the shared cache; a cache outage fails open).
+VISITS_CODE_MINUTES = env_int("VISITS_CODE_MINUTES", 10)
+VISITS_CODE_TRIES = env_int("VISITS_CODE_TRIES", 3)
+VISITS_IDLE_MINUTES = env_int("VISITS_IDLE_MINUTES", 30)
+VISITS_CODE_RATE_PER_CLIENT = os.environ.get("VISITS_CODE_RATE_PER_CLIENT", "10/h")
+VISITS_CODE_RATE_PER_ADDRESS = os.environ.get("VISITS_CODE_RATE_PER_ADDRESS", "5/h")
+RATELIMIT_FAIL_OPEN = True
+# A form sent twice at once (a double tap behind a load balancer): the second request waits up to this long for
+# the first one's commit, so both answers lead to the saved booking.
+BOOKING_DOUBLE_SUBMIT_WAIT_SECONDS = env_int("BOOKING_DOUBLE_SUBMIT_WAIT_SECONDS", 5)
 EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 5)
 # The email worker (manage.py run_worker): first retry after this many seconds, doubling each time (max 1 h);
 # a row claimed by a worker that died is claimed again after the lease; the worker polls this often.
@@ -304,7 +319,8 @@ DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
-        "script-src": [SELF, NONCE],
+        # JSON-LD blocks are data, not scripts: the browser runs no CSP check on them, so no nonce or hash is needed.
+        "script-src": [SELF],
         "style-src": [SELF],
         "img-src": [SELF, "data:"],
         "font-src": [SELF],
@@ -338,9 +354,25 @@ CLINIC_HOLIDAYS = os.environ.get("CLINIC_HOLIDAYS", "CA-ON")
 # How the clinic's time zone is named on pages and in emails; empty = derived from TIME_ZONE.
 CLINIC_TIME_ZONE_LABEL = os.environ.get("CLINIC_TIME_ZONE_LABEL", "")
 
-# --- Page cache ------------------------------------------------------------------------------------------------------
-# Page cache (clinic/pagecache.py).
-# Public pages are cached whole in the shared cache above and dropped when staff change what they show.
-PAGE_CACHE_ENABLED = env_bool("PAGE_CACHE", True)
-PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 600)  # how long an entry lives in the shared cache
-PAGE_CACHE_MAX_AGE = env_int("PAGE_CACHE_MAX_AGE", 300)  # Cache-Control max-age for browsers and proxies
+# --- Caching of public pages (clinic/cache_headers.py) ---------------------------------------------------------------
+# Browsers revalidate every time (max-age 0, a 304 when unchanged); nginx or a CDN keeps a public page for
+# PAGE_SHARED_MAX_AGE seconds (at most 60) and may serve it PAGE_STALE_SECONDS longer while it fetches a fresh one.
+PAGE_MAX_AGE = env_int("PAGE_MAX_AGE", 0)
+PAGE_SHARED_MAX_AGE = min(env_int("PAGE_SHARED_MAX_AGE", 30), 60)
+PAGE_STALE_SECONDS = env_int("PAGE_STALE_SECONDS", 30)
+# Parts of pages that change only when staff edit content ({% cache %} keyed on the content version).
+FRAGMENT_CACHE_SECONDS = env_int("FRAGMENT_CACHE_SECONDS", 600)
+
+
+# --- Health information (booking/intake, see README "Health information") ---------------------------------
+# Fernet keys that encrypt intake answers at rest, newest first, comma-separated. The first encrypts; every key
+# decrypts (so a key can be rotated: put the new one first, run `manage.py rotate_health_key`, then drop the old).
+# Production has no default: `check --deploy` fails without it, and nothing can be saved or read.
+HEALTH_DATA_KEYS = env_list("HEALTH_DATA_KEYS")
+# A fixed, public, non-secret key for development (DEBUG) and the tests only (settings_test.py sets the flag).
+HEALTH_DATA_DEV_KEY_ALLOWED = DEBUG
+# Health records are kept this many years after the patient's last visit (and, for a minor, after their 18th
+# birthday), then listed for the privacy officer (`manage.py health_records_past_retention`).
+HEALTH_RECORD_RETENTION_YEARS = env_int("HEALTH_RECORD_RETENTION_YEARS", 10)
+# Wrong dates of birth before a form link locks (the count is in the database, shared by every instance).
+INTAKE_DOB_ATTEMPTS = env_int("INTAKE_DOB_ATTEMPTS", 3)

@@ -14,6 +14,7 @@ urlpatterns = [
     path("", include("articles.urls")),
     path("", include("booking.urls")),
     path("", include("booking.waitlist.urls")),
+    path("", include("booking.intake.urls")),
 ]
 
 handler500 = "clinic.views.server_error"

@@ -10,6 +10,8 @@ the site, for running nginx as an ordinary user (``nginx -p DIR -c DIR/nginx.con
 """
 
 import argparse
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -37,8 +39,23 @@ http {{
 """
 
 
-def render(*, server_name, upstreams, cert, key, http_port=80, https_port=443, extra=""):
+def render(
+    *,
+    server_name,
+    upstreams,
+    cert,
+    key,
+    http_port=80,
+    https_port=443,
+    extra="",
+    cache_dir="/var/cache/nginx/clinic",
+    cache_size="256m",
+    rate_limit_exempt=(),
+):
     values = {
+        "CACHE_DIR": str(cache_dir),
+        "CACHE_SIZE": cache_size,
+        "RATE_LIMIT_EXEMPT": "\n".join(f"    {address} 1;" for address in rate_limit_exempt),
         "SERVER_NAME": server_name,
         "UPSTREAM_SERVERS": "\n".join(f"    server {address} max_fails=1 fail_timeout=5s;" for address in upstreams),
         "HTTP_PORT": str(http_port),
@@ -66,6 +83,30 @@ def write_standalone(run_dir, site_text):
     return conf
 
 
+def make_certificate(directory, host):
+    """A self-signed certificate for ``host`` (the proxy check and the bench), made with openssl."""
+    cert, key = Path(directory) / "tls.crt", Path(directory) / "tls.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={host}",
+         "-addext", f"subjectAltName=DNS:{host}", "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def start_standalone(run_dir, site_text):
+    """``write_standalone``, ``nginx -t``, then nginx in the foreground of a new session (the caller stops it)."""
+    conf = write_standalone(run_dir, site_text)
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    test = subprocess.run([nginx, "-t", "-p", str(run_dir), "-c", str(conf)], capture_output=True, text=True)
+    if test.returncode != 0:
+        raise SystemExit("nginx refused the configuration:\n" + test.stderr)
+    return subprocess.Popen(
+        [nginx, "-p", str(run_dir), "-c", str(conf), "-g", "daemon off;"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--server-name", required=True)
@@ -74,6 +115,8 @@ def main(argv=None):
     parser.add_argument("--key", required=True)
     parser.add_argument("--http-port", type=int, default=80)
     parser.add_argument("--https-port", type=int, default=443)
+    parser.add_argument("--cache-dir", default="/var/cache/nginx/clinic", help="where nginx keeps cached pages")
+    parser.add_argument("--cache-size", default="256m", help="the page cache's size limit on disk")
     parser.add_argument("--standalone", metavar="DIR", help="write DIR/nginx.conf and DIR/clinic.conf")
     args = parser.parse_args(argv)
     text = render(
@@ -83,6 +126,8 @@ def main(argv=None):
         key=args.key,
         http_port=args.http_port,
         https_port=args.https_port,
+        cache_dir=Path(args.standalone).resolve() / "cache" if args.standalone else args.cache_dir,
+        cache_size=args.cache_size,
     )
     if args.standalone:
         print(write_standalone(args.standalone, text))

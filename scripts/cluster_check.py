@@ -53,6 +53,7 @@ results = []
 # Set by scripts/proxy_check.py: {"http": port, "https": port, "cafile": path}. Every request then goes through
 # nginx (TLS), from a loopback address of its own per simulated client (127.x.y.z), as real clients would.
 PROXY = None
+PATIENT_PAGES = []  # the patients' own booking pages made by the checks (the proxy check tries them too)
 
 
 def loopback_for(client_ip):
@@ -307,6 +308,7 @@ def check_booking_visible_on_both(a, b, service_id, practitioner_id, slot):
     if not report(status == 302 and "/book/manage/" in location, f"booking saved through :{a}", f"status {status}"):
         return
     path = urlsplit(location).path
+    PATIENT_PAGES.append(path)
     reference = db_query("SELECT reference FROM booking_booking WHERE request_key = %s", (form["request_key"],))
     ref = reference[0][0] if reference else "?"
     stranger = Browser("198.51.100.22")  # no cookies: only the signed link

@@ -10,6 +10,10 @@ here) in front of two gunicorn instances sharing PostgreSQL and Redis.
    The same attack straight at one gunicorn instance is timed too, for comparison.
 3. The MDN HTTP Observatory grades the site through the proxy (scripts/observatory.mjs drives its library);
    the grade must be A+.
+4. The page cache, as an attacker would try it: public pages are served from nginx's cache (HIT) with a 304 for
+   a matching ETag, HEAD included; nothing with a form token, a session or patient data ever comes from it
+   (cookies, odd query strings, HEAD, conditional requests, a signed-in staff member, a patient's own page), and
+   staff see an edit at once while the public keeps the cached copy for at most s-maxage.
 
 Environment: as cluster_check.py, plus PROXY_PORTS (http,https; default 8380,8443). Needs nginx and openssl
 (Debian packages) and node with npm's packages installed (npm ci).
@@ -17,7 +21,7 @@ Environment: as cluster_check.py, plus PROXY_PORTS (http,https; default 8380,844
 
 import json
 import os
-import shutil
+import re
 import socket
 import ssl
 import statistics
@@ -38,16 +42,6 @@ HTTP_PORT, HTTPS_PORT = (int(p) for p in os.environ.get("PROXY_PORTS", "8380,844
 SLOWLORIS, SLOW_BODIES, LIMIT_SECONDS = 50, 10, 1.0
 
 
-def make_certificate(directory):
-    cert, key = Path(directory) / "tls.crt", Path(directory) / "tls.key"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={cc.HOST}",
-         "-addext", f"subjectAltName=DNS:{cc.HOST}", "-keyout", str(key), "-out", str(cert)],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
 class ProxyStack:
     def __init__(self):
         self.nginx = None
@@ -56,7 +50,7 @@ class ProxyStack:
 
     def start(self, logdir):
         self.run_dir = Path(logdir) / "nginx"
-        self.cert, key = make_certificate(logdir)
+        self.cert, key = render_nginx.make_certificate(logdir, cc.HOST)
         site = render_nginx.render(
             server_name=cc.HOST,
             upstreams=[f"127.0.0.1:{port}" for port in cc.PORTS],
@@ -64,18 +58,9 @@ class ProxyStack:
             key=key,
             http_port=HTTP_PORT,
             https_port=HTTPS_PORT,
+            cache_dir=self.run_dir / "cache",
         )
-        conf = render_nginx.write_standalone(self.run_dir, site)
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        test = subprocess.run([nginx, "-t", "-p", str(self.run_dir), "-c", str(conf)], capture_output=True, text=True)
-        if test.returncode != 0:
-            raise SystemExit("nginx refused the configuration:\n" + test.stderr)
-        self.nginx = subprocess.Popen(
-            [nginx, "-p", str(self.run_dir), "-c", str(conf), "-g", "daemon off;"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        self.nginx = render_nginx.start_standalone(self.run_dir, site)
         cc.PROXY = {"http": HTTP_PORT, "https": HTTPS_PORT, "cafile": str(self.cert)}
         deadline = time.monotonic() + 15
         while True:
@@ -99,6 +84,7 @@ class ProxyStack:
                 self.nginx.kill()
 
     def checks(self):
+        check_page_cache()
         check_proxy_basics()
         check_slow_clients(self.cert)
         check_observatory(self.cert)
@@ -128,6 +114,78 @@ def check_proxy_basics():
         replies = pool.map(lambda _i: cc.request(0, "GET", "/robots.txt", client_ip="198.51.100.98"), range(240))
         statuses = [reply[0] for reply in replies]
     cc.report(429 in statuses, "nginx: request rate per client limited (429 after the burst)", f"{statuses.count(429)}")
+
+
+# --- The page cache, tried as an attacker ---------------------------------------------------------------------
+
+CACHED = ("HIT", "STALE", "UPDATING", "REVALIDATED")
+
+
+def _get(path, ip, method="GET", **headers):
+    status, got, text, cookies = cc.request(0, method, path, client_ip=ip, headers=headers)
+    return status, {k: v[0] for k, v in got.items()}, text, cookies
+
+
+def _from_cache(headers):
+    return headers.get("x-cache-status", "") in CACHED
+
+
+def check_page_cache():
+    ip = "198.51.100.60"
+    for path in ("/", "/articles/", "/treatments/", "/contact/", "/sitemap.xml"):
+        _get(path, ip)
+        status, headers, _text, cookies = _get(path, ip)
+        cache_control = headers.get("cache-control", "")
+        ok = status == 200 and _from_cache(headers) and "public" in cache_control and "s-maxage=" in cache_control
+        cc.report(ok and not cookies, f"nginx: {path} served from the page cache, public, no cookie", cache_control)
+    etag = _get("/articles/", ip)[1].get("etag", "")
+    status, headers, _text, _c = _get("/articles/", ip, **{"If-None-Match": etag})
+    cc.report(etag.startswith('"') and status == 304 and _from_cache(headers), "nginx: a matching ETag: 304, cached")
+    status, headers, text, _c = _get("/articles/", ip, method="HEAD")
+    cc.report(status == 200 and text == "" and _from_cache(headers), "nginx: HEAD answered from the cache, no body")
+
+    # Never from the cache: anything with a form token, a session, messages or patient data, and odd URLs.
+    odd = ["/book/", "/book/?service=x", "/book/?visit=telehealth", "/book/times/?service=1", "/admin/login/",
+           "/?utm_source=mail", "/articles/?treatment=made-up", "/articles/?q=cramps", "/articles/?page=1&page=1",
+           "/contact/?x=%3Cscript%3E", "/no-such-page/", "/articles/no-such-article/", *cc.PATIENT_PAGES]  # fmt: skip
+    leaks = []
+    for path, attempt, method in ((p, a, m) for p in odd for a in range(2) for m in ("GET", "HEAD")):
+        for extra in ({}, {"If-None-Match": etag}, {"Cookie": "messages=x"}):
+            status, headers, text, _c = _get(path, f"198.51.100.{62 + attempt}", method, **extra)
+            cache_control = headers.get("cache-control", "")
+            if _from_cache(headers) or "public" in cache_control:
+                leaks.append(f"{method} {path} {extra} → {status} {headers.get('x-cache-status')}")
+            if "csrfmiddlewaretoken" in text and "no-store" not in cache_control:
+                leaks.append(f"{method} {path}: a form token in a storable page")
+    cc.report(not leaks, "nginx: no form, patient page, odd query, error or admin page ever comes from the cache",
+              "; ".join(leaks[:5]))  # fmt: skip
+    tokens = {cc.hidden(_get("/book/", "198.51.100.66")[2], "csrfmiddlewaretoken") for _ in range(3)}
+    cc.report(len(tokens) == 3, "nginx: every visitor gets a fresh form token on /book/", f"{len(tokens)} distinct")
+    for name, headers in (
+        ("a session cookie", {"Cookie": "__Host-sessionid=forged"}),
+        ("a messages cookie", {"Cookie": "a=1; messages=forged"}),
+        ("an Authorization header", {"Authorization": "Basic Zm9vOmJhcg=="}),
+    ):
+        got = _get("/contact/", "198.51.100.67", **headers)[1]
+        bypass = got.get("x-cache-status") == "BYPASS" and "no-store" in got.get("cache-control", "")
+        cc.report(bypass, f"nginx: a request with {name} bypasses the cache, private, no-store", str(got))
+
+    # Staff see an edit at once; the public keeps the cached copy for at most s-maxage.
+    staff = cc.Browser("198.51.100.68")
+    html = staff.go(0, "GET", "/admin/login/?next=/admin/")[2]
+    form = {"csrfmiddlewaretoken": cc.hidden(html, "csrfmiddlewaretoken"), "username": cc.STAFF_USER,
+            "password": cc.STAFF_PASSWORD, "next": "/admin/"}  # fmt: skip
+    staff.go(0, "POST", "/admin/login/?next=/admin/", form)
+    _get("/contact/", ip)
+    max_age = int(re.search(r"s-maxage=(\d+)", _get("/contact/", ip)[1].get("cache-control", "")).group(1))
+    cc.manage(cc.environment(), "shell", "-c", "from clinic.models import ClinicProfile as P; p = P.objects.get(); "
+              "p.name = 'Edited Clinic Name'; p.save()")  # fmt: skip
+    staff_html, (_s, public, public_html, _c) = staff.go(0, "GET", "/contact/")[2], _get("/contact/", ip)
+    cc.report(
+        "Edited Clinic Name" in staff_html and "Edited Clinic Name" not in public_html and _from_cache(public)
+        and max_age <= 60,
+        f"nginx: staff see an edit at once; the public gets the cached page (s-maxage={max_age} s)",
+    )  # fmt: skip
 
 
 # --- Slow clients --------------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from datetime import timedelta
 from django.contrib import admin
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -23,9 +23,21 @@ from .audit import record_booking_read, record_bulk_read, shown
 from .common import ReadOnlyMixin
 from .export import ExportMixin
 from .frontdesk import FRONT_DESK_ACTIONS, FrontDeskActionsMixin, available_actions, shown_version_field
+from .phone import PhoneBookingMixin
 from .schedule import ScheduleMixin
 
-PATIENT_FIELDS = ["patient_name", "email", "phone", "phone_as_typed", "contact_preference", "patient_type", "reason"]
+# The patient record (current contact details, visits) is a link away; the booking's own copy is what was
+# given with this booking.
+PATIENT_FIELDS = [
+    "patient_link",
+    "patient_name",
+    "email",
+    "phone",
+    "phone_as_typed",
+    "contact_preference",
+    "patient_type",
+    "reason",
+]
 RECORD_FIELDS = [
     "created",
     "updated",
@@ -84,12 +96,20 @@ class BookingEventInline(ReadOnlyMixin, admin.TabularInline):
         return request.user.has_perm("booking.view_booking")
 
 
-class BookingAdmin(FrontDeskActionsMixin, ScheduleMixin, ExportMixin, admin.ModelAdmin):
-    list_display = ["reference", "start_local", "patient_name", "service", "visit_type", "practitioner", "status_badge"]
+class BookingAdmin(PhoneBookingMixin, FrontDeskActionsMixin, ScheduleMixin, ExportMixin, admin.ModelAdmin):
+    list_display = [
+        "reference",
+        "start_local",
+        "patient_display",
+        "service",
+        "visit_type",
+        "practitioner",
+        "status_badge",
+    ]
     list_display_links = ["reference"]
     list_filter = [WhenFilter, "status", "visit_type", "service", "practitioner", "location"]
-    list_select_related = ["service", "practitioner", "location"]
-    search_fields = ["reference", "patient_name", "email", "phone", "phone_as_typed"]
+    list_select_related = ["service", "practitioner", "location", "patient"]
+    search_fields = ["reference", "patient_name", "email", "phone", "phone_as_typed", "patient__name", "patient__email"]
     search_help_text = _("Reference, name, email or phone (in any format).")
     date_hierarchy = "start"
     list_per_page = 50
@@ -130,6 +150,15 @@ class BookingAdmin(FrontDeskActionsMixin, ScheduleMixin, ExportMixin, admin.Mode
     def start_local(self, obj):
         return local_label(obj.start)
 
+    @admin.display(description=_("patient"), ordering="patient__name")
+    def patient_display(self, obj):
+        return obj.patient.name
+
+    @admin.display(description=_("patient record"))
+    def patient_link(self, obj):
+        url = reverse("admin:booking_patient_change", args=[obj.patient_id])
+        return format_html('<a href="{}">{}</a>', url, obj.patient.name)
+
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj):
         # The row also carries the version it shows, so a list action never acts on a changed booking.
@@ -167,17 +196,13 @@ class BookingAdmin(FrontDeskActionsMixin, ScheduleMixin, ExportMixin, admin.Mode
 
     # The page --------------------------------------------------------------------------------
 
-    def has_add_permission(self, request):
-        # Bookings come from the website (or are moved here), so every one passes the availability rules.
-        return False
-
     def has_delete_permission(self, request, obj=None):
         # Bookings are never deleted (the counts matter); old ones are anonymised by purge_bookings.
         return False
 
     def get_fieldsets(self, request, obj=None):
         main = ["reference", "status_badge", "when_display", "service", "visit_type", "location", "practitioner"]
-        fieldsets = [(None, {"fields": main})]
+        fieldsets = [(_("Appointment"), {"fields": main})]
         if request.user.has_perm("booking.view_booking"):
             fieldsets.append((_("Patient"), {"fields": PATIENT_FIELDS}))
         if obj is not None and obj.is_telehealth:

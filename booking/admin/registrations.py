@@ -23,6 +23,9 @@ from ..models import (
     Closure,
     OutboxEmail,
     OutboxStatus,
+    Patient,
+    PatientAccess,
+    PatientMerge,
     Service,
     TimeOff,
     WorkingHours,
@@ -31,6 +34,7 @@ from ..notifications import emails, outbox
 from .bookings import BookingAdmin
 from .common import ReadOnlyMixin
 from .forms import WorkingHoursFormSet
+from .patients import PatientAccessAdmin, PatientAdmin, PatientMergeAdmin
 from .schedule import front_desk_index_context
 
 
@@ -128,6 +132,9 @@ class ClosureAdmin(admin.ModelAdmin):
 # --- Bookings, who opened them, and their emails -------------------------------------------------
 
 admin.site.register(Booking, BookingAdmin)
+admin.site.register(Patient, PatientAdmin)
+admin.site.register(PatientAccess, PatientAccessAdmin)
+admin.site.register(PatientMerge, PatientMergeAdmin)
 admin.site.add_index_context(front_desk_index_context)
 
 

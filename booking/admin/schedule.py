@@ -15,6 +15,7 @@ from clinic.datetimes import clinic_tz, local, local_midnight
 from clinic.models import Practitioner
 
 from ..forms import parse_date
+from ..intake.access import record_flags_read, summaries_for
 from ..models import Booking, BookingStatus, BulkAccess
 from .audit import record_bulk_read
 from .common import HIDDEN_IN_SCHEDULE, change_url
@@ -35,10 +36,15 @@ class ScheduleMixin:
             .select_related("service", "location")
             .order_by("start", "pk")
         )
+        # Each block says whether its intake form is complete and shows screening flags, never an answer
+        # (two queries for the whole page; showing flags is recorded as one bulk read of health information).
+        intake = summaries_for(bookings)
         for booking in bookings:
             booking.local_start = local(booking.start)
             booking.local_end = local(booking.end)
             booking.admin_url = change_url(booking)
+            booking.intake_summary = intake.get(booking.pk, ())
+        record_flags_read(request.user, sum(1 for summary in intake.values() if summary[2]))
         return bookings
 
     def schedule_practitioners(self, request, bookings):

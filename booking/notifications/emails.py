@@ -16,6 +16,7 @@ import logging
 
 from django.conf import settings
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -41,6 +42,8 @@ class Kind:
     REMINDER = "reminder"
     WAITLIST_JOINED = "waitlist_joined"
     WAITLIST_OFFER = "waitlist_offer"
+    SIGN_IN_CODE = "sign_in_code"  # written by booking.visits.codes; no booking
+    INTAKE_FORM = "intake_form"
 
 
 def _subjects():
@@ -54,6 +57,7 @@ def _subjects():
         Kind.MOVED: _("Your new appointment time – %(ref)s"),
         Kind.MOVED_NOTICE: _("Booking %(ref)s was moved by the patient"),
         Kind.REMINDER: _("Reminder: your appointment on %(when)s – %(ref)s"),
+        Kind.INTAKE_FORM: _("A form is ready before your visit – %(ref)s"),
     }
 
 
@@ -71,6 +75,8 @@ def kind_labels():
         Kind.REMINDER: _("Reminder (to patient)"),
         Kind.WAITLIST_JOINED: _("On the waitlist (to patient)"),
         Kind.WAITLIST_OFFER: _("Waitlist offer of a free time (to patient)"),
+        Kind.SIGN_IN_CODE: _("Sign-in code (to patient)"),
+        Kind.INTAKE_FORM: _("Form ready (to patient)"),
     }
 
 
@@ -114,18 +120,21 @@ def queue(kind, booking, *, note="", calendar=NO_CALENDAR, send_after=None, for_
     """Write one email for `booking` into the outbox; the worker renders and sends it once the transaction
     commits. Only the recipient, subject and snapshot are worked out here: rendering waits for the worker."""
     email = outbox_row(kind, booking, note=note, calendar=calendar, send_after=send_after, for_start=for_start)
+    if not email.recipient:
+        return None  # no address on file (a caller who gave none): nothing to send
     email.save(force_insert=True)
     return email
 
 
 def queue_together(*rows):
     """Write several emails (from outbox_row) in one INSERT, e.g. the patient's and the front desk's."""
-    return OutboxEmail.objects.bulk_create(rows)
+    return OutboxEmail.objects.bulk_create([row for row in rows if row.recipient])
 
 
 def outbox_row(kind, booking, *, note="", calendar=NO_CALENDAR, send_after=None, for_start=None):
     """The outbox row for one email about `booking`, not saved yet (see queue and queue_together)."""
-    recipient = clinic_address() if kind in STAFF_KINDS else booking.email
+    # The patient's address on file now (staff may have corrected it since the booking was made).
+    recipient = clinic_address() if kind in STAFF_KINDS else booking.patient.email
     return OutboxEmail(
         kind=kind,
         recipient=recipient,
@@ -159,6 +168,7 @@ def render(email):
         "note": email.context.get("note", ""),
         "manage_url": settings.SITE_URL + booking.patient_url(),
         "book_url": f"{settings.SITE_URL}/book/?service={booking.service.slug}",
+        "visits_url": settings.SITE_URL + reverse("booking:visits"),
         "admin_url": f"{settings.SITE_URL}/{settings.ADMIN_URL}booking/booking/{booking.pk}/change/",
     }
     body = render_to_string(f"booking/email/{email.kind}.txt", context)

@@ -32,6 +32,8 @@ from .reminders import REMINDER, still_wanted
 logger = logging.getLogger(__name__)
 
 RETRYABLE = (OutboxStatus.PENDING, OutboxStatus.FAILED)
+# Emails whose text is a secret (booking.visits.codes): the worker erases it from the row once sent.
+SECRET_KINDS = {"sign_in_code"}
 
 # Per kind of email: a check, made just before sending, that the email still says something true (a reminder
 # for a booking since moved or cancelled, a waitlist offer since taken or expired). False: not sent.
@@ -170,7 +172,10 @@ def deliver(email, now=None):
         )
         logger.warning("Email %s (%s) failed, attempt %d: %s", email.pk, email.kind, attempts, type(error).__name__)
         return False
-    if not _record(email, hold, status=OutboxStatus.SENT, attempts=attempts, last_error="", sent_at=timezone.now()):
+    sent = {"status": OutboxStatus.SENT, "attempts": attempts, "last_error": "", "sent_at": timezone.now()}
+    if email.kind in SECRET_KINDS:
+        sent["body"] = ""  # a sign-in code is not kept once it has been sent
+    if not _record(email, hold, **sent):
         logger.error(
             "Email %s (%s) was handed to the mail server after its claim was lost to another worker; "
             "not marked sent (raise EMAIL_CLAIM_LEASE_SECONDS if the mail server is this slow)",

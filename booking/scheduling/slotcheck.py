@@ -9,9 +9,12 @@ offer it (same hours, closures, time off, bookings, buffers, minimum notice, hor
 
 from datetime import datetime
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Exists
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from clinic import datetimes
 from clinic.models import Practitioner
@@ -132,15 +135,17 @@ def free_at(
     *,
     now: datetime | None = None,
     exclude_booking: int | None = None,
+    staff: bool = False,
     honour_holds: bool = False,
 ) -> list[int]:
     """Ids of the practitioners free to start `service` at `start`, in id order (the first is booked for
     "any practitioner"); the same answer as ``slots_for(...).get(start, [])``, from the slot's own range.
+    With ``staff``: from now rather than the minimum notice, and at any start within working hours.
 
     With `honour_holds` (online booking by patients), a time held for a waiting patient is not free; staff
     booking by phone leave it False and may book a held time (the offer is then void)."""
     now = now or timezone.now()
-    not_before, not_after = booking_window(now)
+    not_before, not_after = booking_window(now, staff=staff)
     if not service.is_active or not service.offers(visit_type) or not not_before <= start <= not_after:
         return []
     tz = datetimes.clinic_tz()
@@ -164,9 +169,60 @@ def free_at(
         exclude_booking,
         now if honour_holds else None,
     )
+    if staff:
+        # Staff may book any start inside working hours (e.g. a free 10:15 clicked on the day calendar), not
+        # only the patient picker's steps; the time it keeps busy (buffer included) must touch no other block.
+        blocked_until = end + service.buffer
+        return [
+            pid
+            for pid in sorted(windows)
+            if not any(b_start < blocked_until and b_end > start for b_start, b_end in busy.get(pid, ()))
+        ]
     rules = {"duration": service.duration, "buffer": service.buffer, "tz": tz}
     return [
         pid
         for pid in sorted(windows)
         if start in free_slots([windows[pid]], busy.get(pid, ()), not_before=not_before, not_after=not_after, **rules)
     ]
+
+
+def why_not_bookable(service, visit_type, location, practitioner, start, *, now=None):
+    """Why a start cannot be booked, in plain words, when the reason is not another booking: in the past,
+    inside the minimum notice, past the horizon, a closure day, outside the hours that serve the visit.
+    None when the rules allow the time (it was taken, or is blocked by time off): the caller says so.
+    Only asked after free_at refused, so the busy path costs nothing more."""
+    now = now or timezone.now()
+    not_before, not_after = booking_window(now)
+    if start <= now:
+        return _("That time has already passed. Please choose another.")
+    if start < not_before:
+        hours = settings.BOOKING_MIN_NOTICE_HOURS
+        return ngettext(
+            "Online bookings need at least %(hours)d hour's notice. Please choose a later time, or call us.",
+            "Online bookings need at least %(hours)d hours' notice. Please choose a later time, or call us.",
+            hours,
+        ) % {"hours": hours}
+    if start > not_after:
+        days = settings.BOOKING_HORIZON_DAYS
+        return ngettext(
+            "We take online bookings up to %(days)d day ahead. Please choose an earlier time, or call us.",
+            "We take online bookings up to %(days)d days ahead. Please choose an earlier time, or call us.",
+            days,
+        ) % {"days": days}
+    tz = timezone.get_default_timezone()
+    day = timezone.localtime(start, tz).date()
+    if Closure.objects.filter(date=day).exists():
+        return _("The clinic is closed on %(day)s. Please choose another day.") % {
+            "day": formats.date_format(day, "l j F")
+        }
+    end = start + service.duration
+    hours = _hours_that_day(service, visit_type, location, practitioner, day)
+    if service.is_active and service.offers(visit_type):
+        windows = working_windows(hours, day, day, tz)
+        if not any(w[0] <= start and end <= w[1] for merged in windows.values() for w in merged):
+            if practitioner is not None:
+                return _("%(name)s doesn't work at that time. Please choose one of the times shown.") % {
+                    "name": practitioner.name
+                }
+            return _("That time is outside our opening hours for this visit. Please choose one of the times shown.")
+    return None

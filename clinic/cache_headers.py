@@ -1,0 +1,81 @@
+"""How every response may be cached, said in standard HTTP headers: nginx (deploy/) or a CDN serves the hits.
+
+A view opts in with ``public_page`` (``query=`` names the query parameters it reads). Its response is public when
+nothing personal went into it, and ``CacheHeadersMiddleware`` says so:
+
+    Cache-Control: public, max-age=PAGE_MAX_AGE, s-maxage=PAGE_SHARED_MAX_AGE, stale-while-revalidate=PAGE_STALE
+
+``ConditionalGetMiddleware`` then adds a strong ETag and answers a matching ``If-None-Match`` with 304.
+
+Everything else is ``private, no-store``: pages not opted in; requests with a session or messages cookie or an
+``Authorization`` header, or not GET/HEAD, or with a query parameter the page does not read (or twice); responses
+that are not a 200, set a cookie, used the CSRF token (a form), wrote to the session, or say ``private`` or
+``no-store`` themselves (a draft preview, an unknown filter value). So no proxy or browser keeps a page with a
+form token, a session, messages or patient data, and nobody can fill a cache with made-up URLs.
+"""
+
+from functools import wraps
+
+from django.conf import settings
+from django.utils.cache import add_never_cache_headers, patch_cache_control
+
+
+def public_page(view=None, *, query=()):
+    """Mark a view's responses as shareable when the request has only the query parameters in ``query``."""
+    allowed = frozenset(query)
+
+    def decorator(view_func):
+        @wraps(view_func)
+        def wrapper(request, *args, **kwargs):
+            response = view_func(request, *args, **kwargs)
+            params = request.GET.lists()
+            response.public_page = all(name in allowed and len(values) == 1 for name, values in params)
+            return response
+
+        return wrapper
+
+    return decorator(view) if view is not None else decorator
+
+
+def is_personal_request(request):
+    """Not a GET or HEAD, or credentials, or a session or messages cookie (django.contrib.messages' name)."""
+    cookies = request.COOKIES
+    personal = "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in cookies or "messages" in cookies
+    return personal or request.method not in ("GET", "HEAD")
+
+
+def is_shareable(request, response):
+    if not getattr(response, "public_page", False) or response.status_code != 200 or response.cookies:
+        return False
+    if is_personal_request(request) or request.META.get("CSRF_COOKIE_USED"):
+        return False
+    session = getattr(request, "session", None)
+    if session is not None and session.modified:
+        return False  # (reading a session that does not exist, as request.user does, is nothing personal)
+    cache_control = response.get("Cache-Control", "").lower()
+    return not any(word in cache_control for word in ("private", "no-store", "no-cache"))
+
+
+class CacheHeadersMiddleware:
+    """Public caching headers for shareable pages, ``private, no-store`` for everything else (see above).
+
+    Placed above the session, CSRF and messages middleware, so it sees the cookies they set."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if is_shareable(request, response):
+            patch_cache_control(
+                response,
+                public=True,
+                max_age=settings.PAGE_MAX_AGE,
+                s_maxage=settings.PAGE_SHARED_MAX_AGE,
+                stale_while_revalidate=settings.PAGE_STALE_SECONDS,
+            )
+        else:
+            if "public" in response.get("Cache-Control", ""):
+                del response["Cache-Control"]
+            add_never_cache_headers(response)
+        return response
