@@ -94,6 +94,24 @@ class WaitlistEntryAdmin(admin.ModelAdmin):
         url = reverse("admin:waitlist_waitlistentry_offer", args=[obj.pk])
         return format_html('<a href="{}">{}</a>', url, gettext("Offer a free time"))
 
+    def get_changeform_initial_data(self, request):
+        """From the patient's page (?patient=<id>): their name and contact details, and the link to their record."""
+        initial = super().get_changeform_initial_data(request)
+        pk = str(request.GET.get("patient", ""))
+        if pk.isdigit() and request.user.has_perm("booking.change_booking"):
+            from ..models import Patient
+
+            patient = Patient.objects.filter(pk=pk, anonymised_at__isnull=True).first()
+            if patient is not None:
+                initial.update(
+                    patient=patient.pk,
+                    name=patient.name,
+                    email=patient.email,
+                    phone=patient.phone,
+                    contact_preference=patient.contact_preference,
+                )
+        return initial
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.added_by = request.user

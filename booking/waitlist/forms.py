@@ -148,7 +148,9 @@ class StaffEntryForm(WhenForm, forms.ModelForm):
             "phone",
             "contact_preference",
             "patient_type",
+            "patient",
         ]
+        widgets = {"patient": forms.HiddenInput}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

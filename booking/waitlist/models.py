@@ -88,6 +88,14 @@ class WaitlistEntry(models.Model):
         _("new or returning"), max_length=10, choices=PatientType.choices, default=PatientType.NEW
     )
     privacy_version = models.CharField(_("privacy notice version"), max_length=20, blank=True)
+    patient = models.ForeignKey(
+        "booking.Patient",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="waitlist_entries",
+        help_text=_("The patient's record: set when staff add a patient from their page, or when an offer is booked."),
+    )
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,

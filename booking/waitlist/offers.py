@@ -308,7 +308,9 @@ def claim(offer, now=None):
         offer.booking = booking
         offer.status, offer.decided_at = OfferStatus.CLAIMED, now
         offer.save(update_fields=["status", "decided_at", "booking"])
-        WaitlistEntry.objects.filter(pk=entry.pk).update(status=EntryStatus.BOOKED, booking=booking, updated=now)
+        WaitlistEntry.objects.filter(pk=entry.pk).update(
+            status=EntryStatus.BOOKED, booking=booking, patient=entry.patient_id or booking.patient_id, updated=now
+        )
     return ClaimResult(Outcome.BOOKED, offer, booking)
 
 

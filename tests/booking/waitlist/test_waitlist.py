@@ -365,3 +365,25 @@ def test_the_email_worker_runs_the_offer_step_and_sends_the_offer(clinic, clock)
     clock.shift(timedelta(minutes=3))
     call_command("run_worker", "--once", stdout=StringIO())
     assert [m.to for m in mail.outbox if "/book/waitlist/offer/" in m.body] == [["ana@example.com"]]
+
+
+def test_from_the_patients_page_staff_add_them_to_the_waitlist_linked_to_their_record(desk, clinic):
+    from booking.models import Patient
+
+    patient = Patient.objects.create(name="Gia Record", email="gia@example.com", phone="+14165550177")
+    page = desk.get(reverse("admin:booking_patient_change", args=[patient.pk])).content.decode()
+    add_url = reverse("admin:waitlist_waitlistentry_add") + f"?patient={patient.pk}"
+    assert add_url in page
+    form = desk.get(add_url).content.decode()
+    assert 'value="Gia Record"' in form and 'value="gia@example.com"' in form
+
+
+def test_a_booked_offer_links_the_entry_to_the_patients_record(client, clinic, clock):
+    entry = clinic.entry("Ana")
+    cancel_nine(clinic)
+    clock.shift(timedelta(minutes=3))
+    offers.offer_freed_times()
+    ((_, token),) = sent_offers()
+    client.post(reverse("waitlist:offer", args=[token]), {"action": "claim"})
+    entry.refresh_from_db()
+    assert entry.patient is not None and entry.patient == entry.booking.patient

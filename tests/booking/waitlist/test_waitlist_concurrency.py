@@ -8,12 +8,12 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
-from django.db import IntegrityError, connection, connections, transaction
+from django.db import connection, connections
 from django.test import Client
 from django.urls import reverse
 
 from booking import workflow
-from booking.models import Booking, BookingStatus, OutboxEmail
+from booking.models import Booking, BookingStatus, OutboxEmail, Patient
 from booking.notifications.outbox import drain
 from booking.waitlist import offers
 from booking.waitlist.models import EntryStatus, OfferStatus, WaitlistEntry, WaitlistOffer
@@ -109,30 +109,21 @@ def test_two_patients_claiming_two_offers_of_one_time_make_one_booking(clinic):
     )
 
 
-def phone_booking(clinic):
-    """What the front desk's phone booking does: insert a confirmed booking under the no-overlap constraint."""
+def phone_booking(clinic, desk):
+    """The front desk books a caller by phone at 9:00 (booking.workflow.book_by_phone, as the add page does)."""
 
     def call():
         try:
-            with transaction.atomic():
-                return Booking.objects.create(
-                    service=clinic.service,
-                    visit_type="in_clinic",
-                    location=clinic.location,
-                    practitioner=clinic.pat,
-                    start=NINE,
-                    end=NINE + clinic.service.duration,
-                    blocked_until=NINE + clinic.service.duration,
-                    status=BookingStatus.CONFIRMED,
-                    patient_name="Phone Caller",
-                    email="caller@example.com",
-                    phone="+14165550111",
-                    contact_preference="call",
-                    patient_type="returning",
-                    consent_at=NOW,
-                    privacy_version="2026-11",
-                )
-        except IntegrityError:
+            return workflow.book_by_phone(
+                service=clinic.service,
+                visit_type="in_clinic",
+                location=clinic.location,
+                practitioner=clinic.pat,
+                start=NINE,
+                patient=Patient(name="Phone Caller", email="caller@example.com", phone="+14165550111"),
+                by=desk,
+            )
+        except workflow.SlotTaken:
             return "refused"
 
     return call
@@ -143,7 +134,8 @@ def test_a_claim_racing_a_phone_booking_makes_one_booking(clinic):
     offers.offer_freed_times()
     (token,) = tokens_by_recipient().values()
 
-    results = at_once(claim_by_link(token), phone_booking(clinic))
+    desk = make_staff("desk", "Front desk")
+    results = at_once(claim_by_link(token), phone_booking(clinic, desk))
 
     assert active_at_nine() == 1
     offer = WaitlistOffer.objects.get()
