@@ -331,7 +331,7 @@ class BookingForm(ChoicesForm):
                 "Needed for someone else in your family; for anyone listed above, their record's name is used."
             )
         if not self.is_bound:
-            self.initial.setdefault("started", signing.dumps(timezone.now().timestamp(), salt=STARTED_SALT))
+            self.initial.setdefault("started", signed_start_time())
             self.initial.setdefault("request_key", uuid.uuid4().hex)
 
     @property
@@ -422,14 +422,24 @@ class BookingForm(ChoicesForm):
         caching.delete(self._started_key())
 
     def is_bot(self):
-        """True when the honeypot was filled or the form came back faster than a person can type."""
-        if self.data.get("website"):
-            return True
-        try:
-            started = signing.loads(self.data.get("started", ""), salt=STARTED_SALT, max_age=STARTED_MAX_AGE)
-        except (signing.BadSignature, ValueError, TypeError):
-            return True
-        return timezone.now().timestamp() - float(started) < settings.BOOKING_MIN_SECONDS_TO_SUBMIT
+        return submitted_by_bot(self.data)
+
+
+def signed_start_time():
+    """The value of a public form's hidden "started" field: when the page was made, signed."""
+    return signing.dumps(timezone.now().timestamp(), salt=STARTED_SALT)
+
+
+def submitted_by_bot(data):
+    """True when the honeypot ("website") was filled or the form came back faster than a person can type.
+    The one check for every public form (booking request, waitlist)."""
+    if data.get("website"):
+        return True
+    try:
+        started = signing.loads(data.get("started", ""), salt=STARTED_SALT, max_age=STARTED_MAX_AGE)
+    except (signing.BadSignature, ValueError, TypeError):
+        return True
+    return timezone.now().timestamp() - float(started) < settings.BOOKING_MIN_SECONDS_TO_SUBMIT
 
 
 class MoveForm(forms.Form):

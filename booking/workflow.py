@@ -155,8 +155,13 @@ def request_booking(
     request_key=None,
     now=None,
     signed_in: SignedIn | None = None,
+    honour_holds=True,
+    note=None,
 ):
     """Save a patient's request for a free slot (one transaction) and queue its emails.
+
+    A time held for a waiting patient is not free online (`honour_holds`); claiming that offer books it
+    with holds ignored (booking/waitlist/offers.py), under the same database constraint.
 
     The per-email cap is counted inside the same transaction, under a lock on the normalised address,
     so concurrent requests with one address cannot all see "under the cap" and all be saved. Signed in,
@@ -172,7 +177,7 @@ def request_booking(
         open_count = Booking.objects.active().filter(email_key=email_key, start__gte=now).count()
         if open_count >= settings.BOOKING_MAX_OPEN_PER_EMAIL:
             raise TooManyOpen
-        candidates = free_at(service, visit_type, location, practitioner, start, now=now)
+        candidates = free_at(service, visit_type, location, practitioner, start, now=now, honour_holds=honour_holds)
         if not candidates:
             raise SlotTaken(why_not_bookable(service, visit_type, location, practitioner, start, now=now))
         end = start + service.duration
@@ -220,7 +225,7 @@ def request_booking(
         }
         booking = _hold_slot(fields, candidates)
         # History and emails are written with one INSERT each (a request is the busiest write on the site).
-        events = [event(booking, by=by, from_status="", to_status=BookingStatus.REQUESTED, note=requested_note)]
+        events = [event(booking, by=by, from_status="", to_status=BookingStatus.REQUESTED, note=note or requested_note)]
         if status == BookingStatus.CONFIRMED:
             events.append(
                 event(
@@ -374,6 +379,7 @@ def reschedule(booking, new_start, *, by, note="", now=None, version=None):
             new_start,
             now=now,
             exclude_booking=booking.pk,
+            honour_holds=by == PATIENT,
         )
         if booking.practitioner_id not in free:
             if by in PATIENTS:

@@ -45,6 +45,8 @@ class Kind:
     COURSE_REQUESTED = "course_requested"
     NEW_COURSE_REQUEST = "new_course_request"
     COURSE_CANCELLED = "course_cancelled"
+    WAITLIST_JOINED = "waitlist_joined"
+    WAITLIST_OFFER = "waitlist_offer"
     SIGN_IN_CODE = "sign_in_code"  # written by booking.visits.codes; no booking
     INTAKE_FORM = "intake_form"
 
@@ -84,6 +86,8 @@ def kind_labels():
         Kind.COURSE_REQUESTED: _("Course requested, every date (to patient)"),
         Kind.NEW_COURSE_REQUEST: _("New course request (to front desk)"),
         Kind.COURSE_CANCELLED: _("Course visits cancelled (to patient)"),
+        Kind.WAITLIST_JOINED: _("On the waitlist (to patient)"),
+        Kind.WAITLIST_OFFER: _("Waitlist offer of a free time (to patient)"),
         Kind.SIGN_IN_CODE: _("Sign-in code (to patient)"),
         Kind.INTAKE_FORM: _("Form ready (to patient)"),
     }
