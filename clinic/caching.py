@@ -102,10 +102,8 @@ def set_versioned(key, value, token, seconds):
     set(key, (token, value), seconds)
 
 
-def content_version(request=None):
+def content_version(request):
     """The current content version (for ``{% cache %}`` keys: see clinic.context_processors), read once a request."""
-    if request is None:
-        return version(CONTENT)
     if not hasattr(request, "_content_version"):
         request._content_version = version(CONTENT)
     return request._content_version
