@@ -16,6 +16,8 @@ from clinic import caching, phones
 from clinic.models import Location, Practitioner
 
 from .models import ContactPreference, PatientType, Service, VisitType
+from .notifications.mailboxes import normalise_email
+from .visits.family import NEW_PERSON
 
 SLOT_FORMAT = "%Y%m%dT%H%MZ"
 STARTED_SALT = "booking.form-started"
@@ -275,14 +277,62 @@ class BookingForm(ChoicesForm):
         "consent",
     ]
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, signed_in_key=None, family=(), **kwargs):
+        """`signed_in_key`: the folded address of a patient signed in at /visits/; `family`: the patient records
+        that sign-in covers (booking.visits.family.chosen_patients). Then the form asks whom the visit is for,
+        among those records or someone new, and that choice, not matching, decides the booking's record."""
         super().__init__(*args, **kwargs)
+        self.signed_in_key = signed_in_key
+        if signed_in_key:
+            choices = [(str(p.pk), p.name) for p in family] + [(NEW_PERSON, _("Someone else in my family"))]
+            self.fields["for_patient"] = forms.ChoiceField(
+                label=_("Who is this visit for?"),
+                choices=choices,
+                widget=forms.RadioSelect,
+                error_messages={
+                    "required": _("Please choose who this visit is for."),
+                    "invalid_choice": _("Please choose who this visit is for from the list."),
+                },
+            )
+            if len(choices) == 2:
+                self.fields["for_patient"].initial = choices[0][0]
+            name = self.fields["name"]
+            name.required = False
+            name.label = _("Full name of the person this visit is for")
+            name.help_text = _(
+                "Needed for someone else in your family; for anyone listed above, their record's name is used."
+            )
         if not self.is_bound:
             self.initial.setdefault("started", signing.dumps(timezone.now().timestamp(), salt=STARTED_SALT))
             self.initial.setdefault("request_key", uuid.uuid4().hex)
 
+    @property
+    def patient_choice(self):
+        """The bound "Who is this visit for?" field when signed in, else None (for the template)."""
+        return self["for_patient"] if "for_patient" in self.fields else None
+
+    def chosen_patient_id(self):
+        """The record chosen (an id the sign-in covers), or None for someone new or when not signed in."""
+        choice = self.cleaned_data.get("for_patient")
+        return int(choice) if choice and choice != NEW_PERSON else None
+
+    def clean(self):
+        data = super().clean()
+        if self.signed_in_key:
+            email = data.get("email")
+            if email and normalise_email(email) != self.signed_in_key:
+                self.add_error(
+                    "email",
+                    _("You're signed in with another email address. Book with that one, or sign out to use this one."),
+                )
+            if data.get("for_patient") == NEW_PERSON and not data.get("name") and "name" not in self.errors:
+                self.add_error("name", _("Please enter the name of the person this visit is for."))
+        return data
+
     def clean_name(self):
         raw = self.cleaned_data["name"]
+        if not raw and not self.fields["name"].required:
+            return ""
         if has_hidden_characters(raw):
             raise forms.ValidationError(
                 _("Your name contains invisible or control characters. Please type it again using letters only.")

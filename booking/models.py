@@ -253,6 +253,8 @@ class Patient(models.Model):
     phone_digits = models.CharField(max_length=20, blank=True, editable=False, db_index=True)
     search_text = models.TextField(blank=True, editable=False)
     anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set for every record under the address when a code sign-in at /visits/ succeeds (booking.visits).
+    last_signed_in_at = models.DateTimeField(_("last signed in"), null=True, blank=True, editable=False)
     created = models.DateTimeField(_("created"), auto_now_add=True)
     updated = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -355,6 +357,8 @@ class Booking(models.Model):
     # form (another tab, a double tap, a colleague's earlier change) changes nothing.
     version = models.PositiveIntegerField(default=1, editable=False)
     reminder_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the front desk marked the patient arrived (booking.workflow.mark_arrived): once per booking.
+    arrived_at = models.DateTimeField(_("arrived"), null=True, blank=True, editable=False)
     anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
     created = models.DateTimeField(_("created"), auto_now_add=True)
     updated = models.DateTimeField(_("updated"), auto_now=True)

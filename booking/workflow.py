@@ -131,14 +131,37 @@ def _hold_slot(booking_fields, candidates):
     raise SlotTaken
 
 
+@dataclass
+class SignedIn:
+    """A request made while signed in at /visits/: the signed-in folded address and the record chosen in the
+    form (None: someone new in the family, a new record under the address)."""
+
+    email_key: str
+    patient_id: int | None
+
+
+NotInFamily = patients.NotInFamily
+
+
 @retry_lost_races(give_up=lambda: SlotTaken())
 def request_booking(
-    *, service, visit_type, location, practitioner, start, patient: PatientDetails, request_key=None, now=None
+    *,
+    service,
+    visit_type,
+    location,
+    practitioner,
+    start,
+    patient: PatientDetails,
+    request_key=None,
+    now=None,
+    signed_in: SignedIn | None = None,
 ):
     """Save a patient's request for a free slot (one transaction) and queue its emails.
 
     The per-email cap is counted inside the same transaction, under a lock on the normalised address,
-    so concurrent requests with one address cannot all see "under the cap" and all be saved.
+    so concurrent requests with one address cannot all see "under the cap" and all be saved. Signed in,
+    the booking goes to the record chosen (or a new one under the address): no matching; NotInFamily when
+    that record is not under the signed-in address (nothing is saved).
     """
     now = now or timezone.now()
     if visit_type == VisitType.TELEHEALTH:
@@ -153,12 +176,24 @@ def request_booking(
         if not candidates:
             raise SlotTaken(why_not_bookable(service, visit_type, location, practitioner, start, now=now))
         end = start + service.duration
-        record_of = patients.attach_online_request(
-            name=patient.name,
-            email=patient.email,
-            phone=patient.phone,
-            contact_preference=patient.contact_preference,
-        )
+        if signed_in is None:
+            by, requested_note = PATIENT, _("Requested online")
+            record_of = patients.attach_online_request(
+                name=patient.name,
+                email=patient.email,
+                phone=patient.phone,
+                contact_preference=patient.contact_preference,
+            )
+        else:
+            by, requested_note = PATIENT_SIGNED_IN, _("Requested online, signed in at /visits/")
+            record_of = patients.attach_signed_in(
+                email_key=signed_in.email_key,
+                patient_id=signed_in.patient_id,
+                name=patient.name,
+                email=patient.email,
+                phone=patient.phone,
+                contact_preference=patient.contact_preference,
+            )
         # A patient the clinic asked to book with staff still gets the same page; staff review the request.
         instant = _confirm_instantly() and record_of.may_book_online
         status = BookingStatus.CONFIRMED if instant else BookingStatus.REQUESTED
@@ -171,7 +206,7 @@ def request_booking(
             "end": end,
             "blocked_until": end + service.buffer,
             "status": status,
-            "patient_name": patient.name,
+            "patient_name": record_of.name if signed_in and signed_in.patient_id else patient.name,
             "email": patient.email,
             "email_key": email_key,
             "phone": patient.phone,
@@ -185,9 +220,7 @@ def request_booking(
         }
         booking = _hold_slot(fields, candidates)
         # History and emails are written with one INSERT each (a request is the busiest write on the site).
-        events = [
-            event(booking, by=PATIENT, from_status="", to_status=BookingStatus.REQUESTED, note=_("Requested online"))
-        ]
+        events = [event(booking, by=by, from_status="", to_status=BookingStatus.REQUESTED, note=requested_note)]
         if status == BookingStatus.CONFIRMED:
             events.append(
                 event(
@@ -268,6 +301,50 @@ def change_status(booking, to_status, *, by, note="", telehealth_url=None, now=N
                 emails.queue(emails.Kind.CANCELLED, booking)
             if by in PATIENTS:
                 emails.queue(emails.Kind.CANCELLED_NOTICE, booking)
+    return booking
+
+
+def arrival_label(booking):
+    """ "Arrived 9:52" on the clinic's clock, or "" before the patient arrived."""
+    if not booking.arrived_at:
+        return ""
+    return _("Arrived %(time)s") % {"time": datetimes.local_label(booking.arrived_at, "G:i")}
+
+
+def may_arrive(booking, now=None):
+    """Staff can mark a patient arrived for an active booking from the start of the visit's day (clinic time)."""
+    now = now or timezone.now()
+    return (
+        booking.is_active
+        and not booking.arrived_at
+        and datetimes.local_date(now) >= datetimes.local_date(booking.start)
+    )
+
+
+@retry_lost_races
+def mark_arrived(booking, *, by, now=None, version=None):
+    """Record that the patient arrived: once per booking, however many presses, tabs or instances.
+
+    Under the row lock, a booking already marked arrived raises Unchanged (saying when), so a double press
+    or a colleague's press on another screen records one event. A form made from an earlier version of the
+    booking raises Stale. No email: arriving is for the front desk and the practitioner.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        booking = _locked(booking)
+        if booking.arrived_at:
+            raise Unchanged(_("The patient was already marked arrived (%(when)s).") % {"when": arrival_label(booking)})
+        _check_version(booking, version)
+        if not booking.is_active:
+            raise NotAllowed(
+                _("A %(status)s booking cannot be marked arrived.") % {"status": booking.get_status_display().lower()}
+            )
+        if not may_arrive(booking, now):
+            raise NotAllowed(_("This appointment is on a later day."))
+        booking.arrived_at = now
+        booking.version += 1
+        booking.save(update_fields=["arrived_at", "version", "updated"])
+        record(booking, by=by, from_status=booking.status, to_status=booking.status, note=arrival_label(booking))
     return booking
 
 

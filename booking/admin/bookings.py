@@ -19,6 +19,7 @@ from clinic import phones
 from clinic.datetimes import clinic_tz, local_label, local_midnight, zone_label
 
 from ..models import BookingEvent, BulkAccess
+from ..workflow import arrival_label
 from .audit import record_booking_read, record_bulk_read, shown
 from .common import ReadOnlyMixin
 from .export import ExportMixin
@@ -162,10 +163,12 @@ class BookingAdmin(PhoneBookingMixin, FrontDeskActionsMixin, ScheduleMixin, Expo
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj):
         # The row also carries the version it shows, so a list action never acts on a changed booking.
+        arrived = arrival_label(obj)
         return format_html(
-            '<span class="booking-status booking-status--{}">{}</span><input type="hidden" name="{}" value="{}">',
+            '<span class="booking-status booking-status--{}">{}</span>{}<input type="hidden" name="{}" value="{}">',
             obj.status,
             obj.get_status_display(),
+            format_html(' <span class="booking-arrived">{}</span>', arrived) if arrived else "",
             shown_version_field(obj.pk),
             obj.version,
         )
@@ -237,6 +240,8 @@ class BookingAdmin(PhoneBookingMixin, FrontDeskActionsMixin, ScheduleMixin, Expo
         return [
             path("schedule/day/", wrap(self.schedule_day_view), name="booking_booking_schedule_day"),
             path("schedule/week/", wrap(self.schedule_week_view), name="booking_booking_schedule_week"),
+            # Only CSS classes, the same for everyone: served without a sign-in.
+            path("schedule/grid.css", self.schedule_css_view, name="booking_booking_schedule_css"),
             path("export/", wrap(self.export_view), name="booking_booking_export"),
             path("<path:object_id>/do/<str:action>/", wrap(self.transition_view), name="booking_booking_transition"),
             path("<path:object_id>/confirm/", wrap(self.confirm_view), name="booking_booking_confirm"),

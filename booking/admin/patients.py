@@ -115,7 +115,7 @@ class PatientAdmin(admin.ModelAdmin):
     search_help_text = _("Name, email or phone, typed any way (e.g. “rivera alex”, “416 555 01”).")
     list_per_page = 50
     actions = ["merge_selected"]
-    readonly_fields = ["record_number", "created", "updated"]
+    readonly_fields = ["record_number", "last_signed_in", "created", "updated"]
     raw_id_fields = ["possible_duplicate_of"]
 
     class Media:
@@ -124,7 +124,7 @@ class PatientAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         return [
             (_("Contact details"), {"fields": ["name", "phone", "email", "contact_preference", "date_of_birth"]}),
-            (_("Booking online"), {"fields": ["may_book_online", "possible_duplicate_of"]}),
+            (_("Booking online"), {"fields": ["may_book_online", "last_signed_in", "possible_duplicate_of"]}),
             (_("Notes"), {"fields": ["notes"]}),
             (_("Record"), {"classes": ["collapse"], "fields": ["record_number", "created", "updated"]}),
         ]
@@ -173,6 +173,13 @@ class PatientAdmin(admin.ModelAdmin):
         return format_html(
             '<a href="{}">{}</a>', url, gettext("Possible duplicate of record %s") % obj.possible_duplicate_of_id
         )
+
+    @admin.display(description=_("last signed in at /visits/"))
+    def last_signed_in(self, obj):
+        # Set by a successful code sign-in for every record under the address (booking.visits).
+        if obj.last_signed_in_at is None:
+            return gettext("Never")
+        return local_label(obj.last_signed_in_at)
 
     @admin.display(description=_("record number"))
     def record_number(self, obj):
