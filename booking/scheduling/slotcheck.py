@@ -120,11 +120,14 @@ def free_at(
     now: datetime | None = None,
     exclude_booking: int | None = None,
     staff: bool = False,
+    window: tuple[datetime, datetime] | None = None,
 ) -> list[int]:
     """Ids of the practitioners free to start `service` at `start`, in id order (the first is booked for
     "any practitioner"); the same answer as ``slots_for(...).get(start, [])``, from the slot's own range.
-    With ``staff``: from now rather than the minimum notice, and at any start within working hours."""
-    not_before, not_after = booking_window(now, staff=staff)
+    With ``staff``: from now rather than the minimum notice, and at any start within working hours.
+    `window` replaces the booking window (minimum notice to horizon) where another one applies: the later
+    visits of a course of treatment (booking/courses/)."""
+    not_before, not_after = window or booking_window(now, staff=staff)
     if not service.is_active or not service.offers(visit_type) or not not_before <= start <= not_after:
         return []
     tz = datetimes.clinic_tz()

@@ -22,7 +22,7 @@ class Record:
     patient: Patient
     upcoming: list = field(default_factory=list)
     past: list = field(default_factory=list)
-    intake_forms_shown: list = field(default_factory=list)  # the record's intake forms (status and link)
+    intake_forms_shown: list = field(default_factory=list)  # their intake forms (status and link)
 
     @property
     def name(self):
@@ -57,7 +57,7 @@ def visits_of(email_key):
 
 def family(email_key, now=None):
     """The family's records (those without bookings too), each with its upcoming visits (soonest first) and
-    past ones (latest first) and health forms. Three queries, however many records and visits."""
+    past ones (latest first). Two queries, however many records and visits."""
     now = now or timezone.now()
     records = {patient.pk: Record(patient) for patient in records_of(email_key)}
     if not records:
