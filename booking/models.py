@@ -1,18 +1,22 @@
 """Scheduling: what patients book, when practitioners work, and the bookings themselves."""
 
 import secrets
+import unicodedata
 import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from clinic import caching, datetimes
 from clinic.models import Weekday
+
+from .visits.models import SignInCode  # noqa: F401  (a model of this app, kept in the visits package)
 
 
 class VisitType(models.TextChoices):
@@ -48,6 +52,14 @@ class Service(models.Model):
     practitioners = models.ManyToManyField("clinic.Practitioner", related_name="services", blank=True)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     is_active = models.BooleanField(_("bookable"), default=True)
+    allows_online_course = models.BooleanField(
+        _("patients may book a course online"),
+        default=False,
+        help_text=_(
+            "When on, patients booking this service online may ask for a course of visits (same weekday and "
+            "time every 1–4 weeks). Staff can book a course of any service."
+        ),
+    )
 
     objects = ServiceQuerySet.as_manager()
 
@@ -189,6 +201,100 @@ class PatientType(models.TextChoices):
     RETURNING = "returning", _("Returning patient")
 
 
+def fold_name(name):
+    """A name compared the way people mean it: case, accents and spacing ignored ("ÉLISE  roy" = "elise roy")."""
+    decomposed = unicodedata.normalize("NFKD", str(name))
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(plain.casefold().split())
+
+
+def phone_digits(phone):
+    return "".join(ch for ch in str(phone or "") if ch.isdigit())
+
+
+class PatientQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """The same minimum-necessary rule as bookings: the front desk sees every patient, a practitioner
+        only those with a booking with them, anyone else (editors) none."""
+        if user.has_perm("booking.change_booking"):
+            return self
+        if user.has_perm("booking.view_booking") and user.has_perm("booking.view_patient"):
+            return self.filter(Exists(Booking.objects.filter(patient=OuterRef("pk"), practitioner__user=user)))
+        return self.none()
+
+    def current(self):
+        return self.filter(anonymised_at__isnull=True)
+
+
+class Patient(models.Model):
+    """One person the clinic sees; every booking belongs to one. The source of truth for contact details
+    (a booking keeps the details given with it, for its history and its emails' snapshot)."""
+
+    name = models.CharField(_("name"), max_length=120)
+    email = models.EmailField(_("email"), max_length=254, blank=True)
+    phone = models.CharField(
+        _("phone"), max_length=20, blank=True, help_text=_("Stored in international (E.164) format.")
+    )
+    date_of_birth = models.DateField(_("date of birth"), null=True, blank=True)
+    contact_preference = models.CharField(
+        _("contact by"), max_length=8, choices=ContactPreference.choices, default=ContactPreference.CALL
+    )
+    notes = models.TextField(_("notes"), blank=True, help_text=_("Staff only. No health details."))
+    may_book_online = models.BooleanField(
+        _("may book online"),
+        default=True,
+        help_text=_("Untick to have this patient's online requests wait for staff review, never confirmed at once."),
+    )
+    possible_duplicate_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="possible_duplicates",
+        verbose_name=_("possible duplicate of"),
+        help_text=_("Set when an online request partly matched this record. Merge the two, or clear this."),
+    )
+    # Derived on save, for matching and search: the folded email (booking.notifications.mailboxes), the folded name,
+    # the phone's digits, and all three in one lower-case text (indexed for "typed any way" search).
+    email_key = models.CharField(max_length=254, blank=True, editable=False)
+    name_key = models.CharField(max_length=120, blank=True, editable=False)
+    phone_digits = models.CharField(max_length=20, blank=True, editable=False, db_index=True)
+    search_text = models.TextField(blank=True, editable=False)
+    anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set for every record under the address when a code sign-in at /visits/ succeeds (booking.visits).
+    last_signed_in_at = models.DateTimeField(_("last signed in"), null=True, blank=True, editable=False)
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+    updated = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name = _("patient")
+        verbose_name_plural = _("patients")
+        indexes = [models.Index(fields=["email_key", "name_key"], name="patient_match")]
+
+    def __str__(self):
+        # Only the record number: __str__ ends up in logs and the admin's change history.
+        return _("Patient %(number)s") % {"number": self.pk}
+
+    def save(self, *args, **kwargs):
+        self.derive_keys()
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "email_key", "name_key", "phone_digits", "search_text"}
+        super().save(*args, **kwargs)
+
+    def derive_keys(self):
+        """Fill the matching and search columns from name, email and phone (save does it; bulk_create callers too)."""
+        from .notifications.mailboxes import normalise_email
+
+        self.email_key = normalise_email(self.email) if self.email else ""
+        self.name_key = fold_name(self.name)[:120]
+        self.phone_digits = phone_digits(self.phone)
+        self.search_text = " ".join(filter(None, [self.name_key, self.email.lower(), self.phone_digits]))
+        return self
+
+
 # No 0/O or 1/I/L: references are read out over the phone.
 REFERENCE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
@@ -223,8 +329,44 @@ class BookingQuerySet(models.QuerySet):
         return self.none()
 
 
+class Course(models.Model):
+    """A course of treatment: ordinary bookings on the same weekday and time every few weeks, made together.
+
+    Each visit is a Booking of its own (reference, reminders, late-cancellation window); the course only
+    ties them together so they can be listed, emailed and cancelled as one (booking/courses/).
+    """
+
+    MIN_VISITS, MAX_VISITS = 2, 12
+    MAX_EVERY_WEEKS = 4
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="courses")
+    practitioner = models.ForeignKey("clinic.Practitioner", on_delete=models.PROTECT, related_name="courses")
+    visit_type = models.CharField(_("visit type"), max_length=12, choices=VisitType.choices)
+    location = models.ForeignKey("clinic.Location", on_delete=models.PROTECT, null=True, blank=True)
+    every_weeks = models.PositiveSmallIntegerField(_("every (weeks)"))
+    visits_planned = models.PositiveSmallIntegerField(_("visits planned"))
+    booked_by = models.CharField(_("booked by"), max_length=150, help_text=_("Staff username or “patient”."))
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("course of treatment")
+        verbose_name_plural = _("courses of treatment")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(every_weeks__gte=1, every_weeks__lte=4), name="course_every_1_4"),
+            models.CheckConstraint(
+                condition=models.Q(visits_planned__gte=2, visits_planned__lte=12), name="course_visits_2_12"
+            ),
+        ]
+
+    def __str__(self):
+        # No patient name: __str__ ends up in logs and the admin's change history.
+        return _("Course %(number)s") % {"number": self.pk}
+
+
 class Booking(models.Model):
     reference = models.CharField(_("reference"), max_length=7, unique=True, default=new_reference, editable=False)
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="bookings", verbose_name=_("patient"))
     service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="bookings")
     visit_type = models.CharField(_("visit type"), max_length=12, choices=VisitType.choices)
     location = models.ForeignKey("clinic.Location", on_delete=models.PROTECT, null=True, blank=True)
@@ -236,8 +378,10 @@ class Booking(models.Model):
     status = models.CharField(
         _("status"), max_length=12, choices=BookingStatus.choices, default=BookingStatus.REQUESTED, db_index=True
     )
+    # The details given with this booking (the request's own, or the patient record's when booked by phone):
+    # its history and the emails' snapshot. Current contact details live on the patient.
     patient_name = models.CharField(_("patient name"), max_length=120)
-    email = models.EmailField(_("email"), max_length=254, db_index=True)
+    email = models.EmailField(_("email"), max_length=254, db_index=True, blank=True)
     # The address folded to one key per mailbox (see booking.notifications.mailboxes): what the open-request cap counts.
     email_key = models.CharField(max_length=254, blank=True, db_index=True, editable=False)
     phone = models.CharField(_("phone"), max_length=20, help_text=_("Stored in international (E.164) format."))
@@ -248,6 +392,9 @@ class Booking(models.Model):
     consent_at = models.DateTimeField(_("privacy consent given"))
     privacy_version = models.CharField(_("privacy notice version"), max_length=20)
     telehealth_url = models.URLField(_("video link"), blank=True)
+    course = models.ForeignKey(
+        Course, on_delete=models.PROTECT, null=True, blank=True, related_name="bookings", verbose_name=_("course")
+    )
     staff_notes = models.TextField(_("staff notes"), blank=True)
     # The form's one-time key: a double click or the back button cannot save the same request twice.
     request_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
@@ -256,6 +403,8 @@ class Booking(models.Model):
     # form (another tab, a double tap, a colleague's earlier change) changes nothing.
     version = models.PositiveIntegerField(default=1, editable=False)
     reminder_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the front desk marked the patient arrived (booking.workflow.mark_arrived): once per booking.
+    arrived_at = models.DateTimeField(_("arrived"), null=True, blank=True, editable=False)
     anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
     created = models.DateTimeField(_("created"), auto_now_add=True)
     updated = models.DateTimeField(_("updated"), auto_now=True)
@@ -368,6 +517,38 @@ class BookingAccess(AccessLog):
         return f"{self.booking.reference} by {self.user}"
 
 
+class PatientAccess(AccessLog):
+    """Who opened a patient's page in admin, and when (read-only for staff)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="accesses")
+
+    class Meta(AccessLog.Meta):
+        verbose_name = _("patient access")
+        verbose_name_plural = _("patient access log")
+
+    def __str__(self):
+        return f"{self.patient} by {self.user}"
+
+
+class PatientMerge(models.Model):
+    """Two patient records found to be one person: what moved into the kept record, who merged, when."""
+
+    kept = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="merges")
+    merged_id = models.PositiveBigIntegerField(_("merged record number"))
+    bookings_moved = models.PositiveIntegerField(_("bookings moved"), default=0)
+    events_moved = models.PositiveIntegerField(_("history entries moved"), default=0)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-at"]
+        verbose_name = _("patient merge")
+        verbose_name_plural = _("patient merges")
+
+    def __str__(self):
+        return f"{self.merged_id} → {self.kept_id}"
+
+
 class BulkAccess(AccessLog):
     """A read of many bookings at once in admin (the list, a schedule, a CSV export): who, when,
     which filter, how many rows. Written only for pages that were actually shown."""
@@ -377,6 +558,7 @@ class BulkAccess(AccessLog):
         SCHEDULE_DAY = "schedule_day", _("Day schedule")
         SCHEDULE_WEEK = "schedule_week", _("Week schedule")
         EXPORT = "export", _("CSV export")
+        PATIENT_LIST = "patient_list", _("Patient list")
 
     view = models.CharField(max_length=20, choices=View.choices)
     query = models.CharField(_("filter"), max_length=500, blank=True)

@@ -1,5 +1,6 @@
 """Patient-facing booking pages: request, confirmation, and the patient's own booking page."""
 
+import time
 from datetime import timedelta
 from functools import wraps
 
@@ -25,12 +26,15 @@ from clinic.facts import get_facts
 from clinic.models import OpeningHours, Practitioner
 
 from . import workflow
+from .courses import online as online_course
 from .forms import BookingForm, ChoicesForm, MoveForm
 from .models import Booking, Closure, Service, VisitType
 from .notifications import reminders
 from .notifications.ics import booking_ics
 from .scheduling.picker import build_picker, move_picker
 from .tokens import read_token
+from .visits import family as visits_family
+from .visits import session as visits_session
 
 THANKS_COOKIE = "booking_thanks"
 
@@ -95,7 +99,18 @@ def _choices(form_data):
 
 def _render_form(request, form, picker, status=200):
     form.describe_fits()
-    return render(request, "booking/request.html", {"form": form, "picker": picker}, status=status)
+    context = {"form": form, "picker": picker, "cancel_notice_hours": settings.BOOKING_CANCEL_NOTICE_HOURS}
+    return render(request, "booking/request.html", context, status=status)
+
+
+def _signed_in_form_kwargs(request, touch=True):
+    """For a patient signed in at /visits/: the address and the patient records the sign-in covers, so the form
+    asks whom the visit is for among those records only (the session's set, never ids from the form)."""
+    email_key = visits_session.signed_in_key(request, touch=touch)
+    if not email_key:
+        return {}
+    family = visits_family.chosen_patients(email_key, visits_session.covered_patients(request))
+    return {"signed_in_key": email_key, "family": family}
 
 
 @never_cache
@@ -104,7 +119,12 @@ def _render_form(request, form, picker, status=200):
 def request_view(request):
     if request.method == "GET":
         initial = _initial_from_query(request.GET)
-        form = BookingForm(initial=initial)
+        signed_in = _signed_in_form_kwargs(request)
+        if signed_in:
+            # "Book again" or "someone else in my family": this page is personal (never_cache keeps it private).
+            book_for = request.session.get(visits_session.BOOK_FOR)
+            initial.update(visits_family.form_prefill(book_for, signed_in["signed_in_key"]))
+        form = BookingForm(initial=initial, **signed_in)
         data = {**initial, "visit_type": initial.get("visit_type", VisitType.IN_CLINIC)}
         picker = build_picker(_choices(data))
         if not initial.get("service"):
@@ -114,36 +134,46 @@ def request_view(request):
     if request.POST.get("action") == "refresh" or "from" in request.POST:
         # "Show available times" or "Later dates" without JavaScript: re-render with what was typed; what does
         # not fit is said in words where the times would be (the button's target, #times).
-        form = BookingForm(initial={k: v for k, v in request.POST.items() if k not in ("website", "action", "from")})
+        initial = {k: v for k, v in request.POST.items() if k not in ("website", "action", "from")}
+        form = BookingForm(initial=initial, **_signed_in_form_kwargs(request))
         picker = build_picker(_choices(request.POST), first=request.POST.get("from"), slot=request.POST.get("slot"))
         return _render_form(request, form, picker)
 
-    form = BookingForm(request.POST)
+    # Not touched here: nothing after a booking's commit may write the session (a saved booking is never a failure).
+    form = BookingForm(request.POST, **_signed_in_form_kwargs(request, touch=False))
     key = request.POST.get("request_key", "")
     existing = _existing_request(key)
     if existing:
         # A double click or the back button resubmitted a request that was already saved.
         return redirect("booking:manage", token=existing.manage_token())
 
+    course_plan = None
     if form.is_bot():
         over_rate_limit(request)  # a bot's attempt counts too
         form.add_error(None, _("Sorry, we couldn't accept this request. Please try again or call us."))
+    elif form.is_valid() and form.wants_course() and (course_plan := online_course.plan_for(form)) is None:
+        form.add_error("slot", slot_taken_message())
+    elif course_plan is not None and request.POST.get("action") != online_course.BOOK_COURSE:
+        # A course: first the dates to take or skip; nothing is saved yet.
+        return online_course.review_page(request, form, course_plan)
     elif form.is_valid():
         # Counted before the save (increment, then compare): concurrent requests cannot all pass.
         if over_rate_limit(request):
             form.add_error(
                 None, _("We've received several requests from your connection. Please call us to book more.")
             )
-        elif not form.claim_started_token():
-            # One request per booking page: the signed start time is used up by the booking it made.
-            if existing := _existing_request(key):
-                return redirect("booking:manage", token=existing.manage_token())  # a double click that raced
+        elif not (claimed := _claim_or_await(form, key)) and (existing := _existing_request(key)):
+            return redirect("booking:manage", token=existing.manage_token())  # a double tap that raced
+        elif not claimed:
             # A script replaying a page, or a second request from an old tab: a fresh page gives a fresh token.
             form.add_error(
                 None, _("This form has already been sent. To make another request, open the booking page again.")
             )
         else:
-            booking = _save(request, form)
+            booking = online_course.save(request, form, course_plan) if course_plan else _save(request, form)
+            if isinstance(booking, HttpResponse):
+                form.release_started_token()  # the dates again (one was just taken): the form may be sent again
+                return booking
             if booking:
                 # Nothing after the commit can fail this answer: no session (database) write, no email;
                 # the thank-you flag rides in a short-lived signed cookie.
@@ -163,6 +193,26 @@ def request_view(request):
             form.release_started_token()  # not saved (time taken, the cap): the patient may send it again
     picker = build_picker(_choices(request.POST), slot=form.data.get("slot"))
     return _render_form(request, form, picker)
+
+
+def _claim_or_await(form, key):
+    """Claim the form's signed start time (one booking per page); True when this request may save.
+
+    When another request holds it (a double tap, possibly on another instance), that request may still be
+    saving: wait for its commit instead of answering at once, so both answers lead to the saved booking.
+    False once the booking with this form's key exists (or the wait is over); True if the other request gave
+    the form back (its time was taken, the cap): this one then tries, and gets the same clear answer.
+    """
+    if form.claim_started_token():
+        return True
+    deadline = time.monotonic() + settings.BOOKING_DOUBLE_SUBMIT_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if _existing_request(key):
+            return False
+        if form.claim_started_token():
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def _existing_request(key):
@@ -185,6 +235,9 @@ def _save(request, form):
         reason=data.get("reason", ""),
         privacy_version=profile.privacy_version if profile else "",
     )
+    signed_in = None
+    if form.signed_in_key:
+        signed_in = workflow.SignedIn(email_key=form.signed_in_key, patient_id=form.chosen_patient_id())
     try:
         booking = workflow.request_booking(
             service=data["service"],
@@ -194,16 +247,21 @@ def _save(request, form):
             start=data["slot"],
             patient=patient,
             request_key=data.get("request_key") or None,
+            signed_in=signed_in,
         )
+    except workflow.NotInFamily:
+        # The record was merged, anonymised or moved to another address since the page was shown.
+        form.add_error("for_patient", _("Please choose who this visit is for from the list."))
+        return None
     except workflow.TooManyOpen:
         # No count in the message: it would tell a stranger how many bookings an address has.
         form.add_error("email", _("This email address already has open requests with us. Please call us to book."))
         return None
-    except workflow.SlotTaken:
+    except workflow.SlotTaken as exc:
         existing = _existing_request(data.get("request_key"))
         if existing:
             return existing
-        form.add_error("slot", slot_taken_message())
+        form.add_error("slot", exc.reason or slot_taken_message())
         return None
     return booking
 
@@ -299,49 +357,72 @@ def reply_by(requested_at):
 @require_http_methods(["GET", "POST"])
 @with_linked_booking(changeable=True)
 def cancel_view(request, token, booking):
+    urls = {
+        "action_url": reverse("booking:cancel", args=[token]),
+        "back_url": reverse("booking:manage", args=[token]),
+    }
+    return cancel_booking(request, booking, by=workflow.PATIENT, note=_("Cancelled by the patient online"), **urls)
+
+
+def cancel_booking(request, booking, *, by, note, action_url, back_url):
+    """The patient's cancel page and its POST: one code path for the emailed link and the signed-in visits page
+    (the same late-cancellation rule, checked by the caller, and the same version check against repeats)."""
     if request.method == "POST":
         try:
             workflow.change_status(
-                booking,
-                "cancelled",
-                by=workflow.PATIENT,
-                note=_("Cancelled by the patient online"),
-                version=workflow.posted_version(request.POST),
+                booking, "cancelled", by=by, note=note, version=workflow.posted_version(request.POST)
             )
         except (workflow.NotAllowed, workflow.Stale) as exc:
             messages.info(request, str(exc))
         else:
             messages.success(request, _("Your appointment is cancelled. We've sent you an email to confirm."))
-        return redirect("booking:manage", token=token)
-    return render(request, "booking/cancel.html", {"booking": booking, "token": token})
+        return redirect(back_url)
+    context = {"booking": booking, "action_url": action_url, "back_url": back_url}
+    return render(request, "booking/cancel.html", context)
 
 
 @never_cache
 @require_http_methods(["GET", "POST"])
 @with_linked_booking(changeable=True)
 def move_view(request, token, booking):
+    urls = {
+        "action_url": reverse("booking:move", args=[token]),
+        "back_url": reverse("booking:manage", args=[token]),
+    }
+    return move_booking(request, booking, by=workflow.PATIENT, **urls)
+
+
+def move_booking(request, booking, *, by, action_url, back_url):
+    """The patient's move page and its POST, shared like cancel_booking."""
     moving = request.method == "POST" and "from" not in request.POST
     form = MoveForm(request.POST if moving else None)
     # The version travels with the page through "show more days": it is the state the patient saw.
     version = workflow.posted_version(request.POST) if request.method == "POST" else booking.version
     if moving and form.is_valid():
         try:
-            workflow.reschedule(booking, form.cleaned_data["slot"], by=workflow.PATIENT, version=version)
-        except workflow.SlotTaken:
-            form.add_error("slot", slot_taken_message())
+            workflow.reschedule(booking, form.cleaned_data["slot"], by=by, version=version)
+        except workflow.SlotTaken as exc:
+            form.add_error("slot", exc.reason or slot_taken_message())
         except (workflow.Stale, workflow.Unchanged) as exc:
             messages.info(request, str(exc))
-            return redirect("booking:manage", token=token)
+            return redirect(back_url)
         except workflow.NotAllowed as exc:
             form.add_error(None, str(exc))
         else:
             messages.success(request, _("Your appointment has been moved."))
-            return redirect("booking:manage", token=token)
+            return redirect(back_url)
     first = request.POST.get("from") or request.GET.get("from")
     picker = move_picker(booking, first=first, slot=request.POST.get("slot", ""))
     if request.GET.get("fragment"):
         return render(request, "booking/includes/picker.html", {"picker": picker})
-    context = {"booking": booking, "token": token, "form": form, "picker": picker, "version": version}
+    context = {
+        "booking": booking,
+        "form": form,
+        "picker": picker,
+        "version": version,
+        "action_url": action_url,
+        "back_url": back_url,
+    }
     return render(request, "booking/move.html", context)
 
 

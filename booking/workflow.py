@@ -11,17 +11,26 @@ from django.utils.translation import gettext as _
 from clinic import datetimes
 from clinic.db import retry_lost_races, transaction_lock
 
-from .models import Booking, BookingEvent, BookingPolicy, BookingStatus, VisitType
+from . import patients
+from .models import Booking, BookingEvent, BookingPolicy, BookingStatus, PatientType, VisitType
 from .notifications import emails, reminders
 from .notifications.mailboxes import normalise_email
-from .scheduling.slotcheck import free_at
+from .scheduling.slotcheck import free_at, why_not_bookable
 
 PATIENT = "patient"
+# The patient changing a visit from their signed-in visits page (the history says so); the same rules apply.
+PATIENT_SIGNED_IN = "patient (signed in)"
+PATIENTS = frozenset({PATIENT, PATIENT_SIGNED_IN})
 SYSTEM = "system"
 
 
 class SlotTaken(Exception):
-    """The chosen time is no longer free."""
+    """The chosen time is no longer free. `reason` says why in plain words when it is not another booking
+    (in the past, outside hours, a closure, the minimum notice, the horizon); None for a race lost."""
+
+    def __init__(self, reason=None):
+        super().__init__(reason or "")
+        self.reason = reason
 
 
 class NotAllowed(Exception):
@@ -122,14 +131,42 @@ def _hold_slot(booking_fields, candidates):
     raise SlotTaken
 
 
+@dataclass
+class SignedIn:
+    """A request made while signed in at /visits/: the signed-in folded address and the record chosen in the
+    form (None: someone new in the family, a new record under the address)."""
+
+    email_key: str
+    patient_id: int | None
+
+
+NotInFamily = patients.NotInFamily
+
+
 @retry_lost_races(give_up=lambda: SlotTaken())
 def request_booking(
-    *, service, visit_type, location, practitioner, start, patient: PatientDetails, request_key=None, now=None
+    *,
+    service,
+    visit_type,
+    location,
+    practitioner,
+    start,
+    patient: PatientDetails,
+    request_key=None,
+    now=None,
+    signed_in: SignedIn | None = None,
+    honour_holds=True,
+    note=None,
 ):
     """Save a patient's request for a free slot (one transaction) and queue its emails.
 
+    A time held for a waiting patient is not free online (`honour_holds`); claiming that offer books it
+    with holds ignored (booking/waitlist/offers.py), under the same database constraint.
+
     The per-email cap is counted inside the same transaction, under a lock on the normalised address,
-    so concurrent requests with one address cannot all see "under the cap" and all be saved.
+    so concurrent requests with one address cannot all see "under the cap" and all be saved. Signed in,
+    the booking goes to the record chosen (or a new one under the address): no matching; NotInFamily when
+    that record is not under the signed-in address (nothing is saved).
     """
     now = now or timezone.now()
     if visit_type == VisitType.TELEHEALTH:
@@ -140,12 +177,33 @@ def request_booking(
         open_count = Booking.objects.active().filter(email_key=email_key, start__gte=now).count()
         if open_count >= settings.BOOKING_MAX_OPEN_PER_EMAIL:
             raise TooManyOpen
-        candidates = free_at(service, visit_type, location, practitioner, start, now=now)
+        candidates = free_at(service, visit_type, location, practitioner, start, now=now, honour_holds=honour_holds)
         if not candidates:
-            raise SlotTaken
+            raise SlotTaken(why_not_bookable(service, visit_type, location, practitioner, start, now=now))
         end = start + service.duration
-        status = BookingStatus.CONFIRMED if _confirm_instantly() else BookingStatus.REQUESTED
+        if signed_in is None:
+            by, requested_note = PATIENT, _("Requested online")
+            record_of = patients.attach_online_request(
+                name=patient.name,
+                email=patient.email,
+                phone=patient.phone,
+                contact_preference=patient.contact_preference,
+            )
+        else:
+            by, requested_note = PATIENT_SIGNED_IN, _("Requested online, signed in at /visits/")
+            record_of = patients.attach_signed_in(
+                email_key=signed_in.email_key,
+                patient_id=signed_in.patient_id,
+                name=patient.name,
+                email=patient.email,
+                phone=patient.phone,
+                contact_preference=patient.contact_preference,
+            )
+        # A patient the clinic asked to book with staff still gets the same page; staff review the request.
+        instant = _confirm_instantly() and record_of.may_book_online
+        status = BookingStatus.CONFIRMED if instant else BookingStatus.REQUESTED
         fields = {
+            "patient": record_of,
             "service": service,
             "visit_type": visit_type,
             "location": location,
@@ -153,7 +211,7 @@ def request_booking(
             "end": end,
             "blocked_until": end + service.buffer,
             "status": status,
-            "patient_name": patient.name,
+            "patient_name": record_of.name if signed_in and signed_in.patient_id else patient.name,
             "email": patient.email,
             "email_key": email_key,
             "phone": patient.phone,
@@ -167,9 +225,7 @@ def request_booking(
         }
         booking = _hold_slot(fields, candidates)
         # History and emails are written with one INSERT each (a request is the busiest write on the site).
-        events = [
-            event(booking, by=PATIENT, from_status="", to_status=BookingStatus.REQUESTED, note=_("Requested online"))
-        ]
+        events = [event(booking, by=by, from_status="", to_status=BookingStatus.REQUESTED, note=note or requested_note)]
         if status == BookingStatus.CONFIRMED:
             events.append(
                 event(
@@ -187,14 +243,22 @@ def request_booking(
         emails.queue_together(to_patient, emails.outbox_row(emails.Kind.NEW_REQUEST, booking))
         if status == BookingStatus.CONFIRMED:
             reminders.plan(booking, now)
+            _send_intake_form(booking)
     return booking
+
+
+def _send_intake_form(booking, *, email=True):
+    """A confirmed first visit of a kind gets its health questionnaire (booking/intake/sending.py)."""
+    from .intake.sending import queue_form_if_needed
+
+    queue_form_if_needed(booking, email=email)
 
 
 def _locked(booking):
     # Lock only the booking row: PostgreSQL refuses FOR UPDATE on the nullable side of the location join.
     return (
         Booking.objects.select_for_update(of=("self",))
-        .select_related("service", "practitioner", "location")
+        .select_related("service", "practitioner", "location", "patient")
         .get(pk=booking.pk)
     )
 
@@ -232,6 +296,7 @@ def change_status(booking, to_status, *, by, note="", telehealth_url=None, now=N
         reminders.plan(booking, now)
         if to_status == BookingStatus.CONFIRMED:
             emails.queue_with_calendar(emails.Kind.CONFIRMATION, booking)
+            _send_intake_form(booking)
         elif to_status == BookingStatus.DECLINED:
             emails.queue(emails.Kind.DECLINED, booking, note=note)
         elif to_status == BookingStatus.CANCELLED:
@@ -239,8 +304,52 @@ def change_status(booking, to_status, *, by, note="", telehealth_url=None, now=N
                 emails.queue_with_calendar(emails.Kind.CANCELLED, booking, cancel=True)
             else:
                 emails.queue(emails.Kind.CANCELLED, booking)
-            if by == PATIENT:
+            if by in PATIENTS:
                 emails.queue(emails.Kind.CANCELLED_NOTICE, booking)
+    return booking
+
+
+def arrival_label(booking):
+    """ "Arrived 9:52" on the clinic's clock, or "" before the patient arrived."""
+    if not booking.arrived_at:
+        return ""
+    return _("Arrived %(time)s") % {"time": datetimes.local_label(booking.arrived_at, "G:i")}
+
+
+def may_arrive(booking, now=None):
+    """Staff can mark a patient arrived for an active booking from the start of the visit's day (clinic time)."""
+    now = now or timezone.now()
+    return (
+        booking.is_active
+        and not booking.arrived_at
+        and datetimes.local_date(now) >= datetimes.local_date(booking.start)
+    )
+
+
+@retry_lost_races
+def mark_arrived(booking, *, by, now=None, version=None):
+    """Record that the patient arrived: once per booking, however many presses, tabs or instances.
+
+    Under the row lock, a booking already marked arrived raises Unchanged (saying when), so a double press
+    or a colleague's press on another screen records one event. A form made from an earlier version of the
+    booking raises Stale. No email: arriving is for the front desk and the practitioner.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        booking = _locked(booking)
+        if booking.arrived_at:
+            raise Unchanged(_("The patient was already marked arrived (%(when)s).") % {"when": arrival_label(booking)})
+        _check_version(booking, version)
+        if not booking.is_active:
+            raise NotAllowed(
+                _("A %(status)s booking cannot be marked arrived.") % {"status": booking.get_status_display().lower()}
+            )
+        if not may_arrive(booking, now):
+            raise NotAllowed(_("This appointment is on a later day."))
+        booking.arrived_at = now
+        booking.version += 1
+        booking.save(update_fields=["arrived_at", "version", "updated"])
+        record(booking, by=by, from_status=booking.status, to_status=booking.status, note=arrival_label(booking))
     return booking
 
 
@@ -270,15 +379,21 @@ def reschedule(booking, new_start, *, by, note="", now=None, version=None):
             new_start,
             now=now,
             exclude_booking=booking.pk,
+            honour_holds=by == PATIENT,
         )
         if booking.practitioner_id not in free:
+            if by in PATIENTS:
+                reason = why_not_bookable(
+                    service, booking.visit_type, booking.location, booking.practitioner, new_start, now=now
+                )
+                raise SlotTaken(reason)
             raise SlotTaken
         old_start = booking.start
         from_status = booking.status
         booking.start = new_start
         booking.end = new_start + service.duration
         booking.blocked_until = booking.end + service.buffer
-        if by == PATIENT and not _confirm_instantly():
+        if by in PATIENTS and not _confirm_instantly():
             booking.status = BookingStatus.REQUESTED
         booking.ics_sequence += 1
         booking.version += 1
@@ -299,7 +414,130 @@ def reschedule(booking, new_start, *, by, note="", now=None, version=None):
             emails.queue_with_calendar(emails.Kind.MOVED, booking)
         else:
             emails.queue(emails.Kind.MOVED, booking)
-        if by == PATIENT:
+        if by in PATIENTS:
             emails.queue(emails.Kind.MOVED_NOTICE, booking)
         reminders.plan(booking, now)
+    return booking
+
+
+PHONE = "phone"
+
+
+@retry_lost_races(give_up=lambda: SlotTaken())
+def book_by_phone(
+    *,
+    service,
+    visit_type,
+    location,
+    practitioner,
+    start,
+    patient,
+    by,
+    email_patient=True,
+    telehealth_url="",
+    note="",
+    request_key=None,
+    now=None,
+):
+    """A booking the front desk takes from a caller: the same rules as online (working hours, the no-overlap
+    constraint, the horizon) except the minimum notice; confirmed at once, recorded as booked by `by` by
+    phone, and the patient emailed the confirmation unless staff said not to (or there is no address).
+
+    `patient` is a Patient, new (unsaved: saved in the same transaction) or existing; the booking keeps a copy
+    of its details for its history and emails.
+    Raises SlotTaken when the time is not free (nothing is saved), NotAllowed for a telehealth booking
+    without a video link.
+    """
+    now = now or timezone.now()
+    if visit_type == VisitType.TELEHEALTH:
+        location = None
+    new_patient = patient.pk is None
+    try:
+        return _book_by_phone(
+            service,
+            visit_type,
+            location,
+            practitioner,
+            start,
+            patient,
+            by,
+            email_patient,
+            telehealth_url,
+            note,
+            request_key,
+            now,
+            new_patient,
+        )
+    except BaseException:
+        if new_patient:  # its insert was rolled back with the booking: a retry inserts it again
+            patient.pk = None
+            patient._state.adding = True
+        raise
+
+
+def _book_by_phone(
+    service,
+    visit_type,
+    location,
+    practitioner,
+    start,
+    patient,
+    by,
+    email_patient,
+    telehealth_url,
+    note,
+    request_key,
+    now,
+    new_patient,
+):
+    from clinic.facts import get_facts
+
+    with transaction.atomic():
+        if patient.email:
+            transaction_lock(normalise_email(patient.email))  # the same lock as the mailbox's online requests
+        candidates = free_at(service, visit_type, location, practitioner, start, now=now, staff=True)
+        if not candidates:
+            raise SlotTaken
+        end = start + service.duration
+        returning = not new_patient and Booking.objects.filter(patient=patient).exists()
+        if new_patient:
+            patient.save(force_insert=True)  # a new caller's record, saved with their first booking or not at all
+        profile = get_facts().profile
+        fields = {
+            "service": service,
+            "visit_type": visit_type,
+            "location": location,
+            "start": start,
+            "end": end,
+            "blocked_until": end + service.buffer,
+            "status": BookingStatus.CONFIRMED,
+            "patient": patient,
+            "patient_name": patient.name,
+            "email": patient.email,
+            "phone": patient.phone,
+            "contact_preference": patient.contact_preference,
+            "patient_type": PatientType.RETURNING if returning else PatientType.NEW,
+            "consent_at": now,
+            "privacy_version": profile.privacy_version if profile else "",
+            "telehealth_url": telehealth_url or "",
+            "staff_notes": note,
+            "request_key": request_key,
+        }
+        booking = _hold_slot(fields, candidates)
+        if booking.is_telehealth and not booking.video_link:
+            raise NotAllowed(_("Add a video link: telehealth bookings need one to be confirmed."))
+        _user, actor = _actor(by)
+        record(
+            booking,
+            by=by,
+            from_status="",
+            to_status=BookingStatus.CONFIRMED,
+            note=_("Booked by %(staff)s by phone") % {"staff": actor},
+        )
+        if email_patient and patient.email:
+            emails.queue_with_calendar(emails.Kind.CONFIRMATION, booking)
+        reminders.plan(booking, now)
+        # Confirmed at once, so a first visit's form goes out as with any confirmation (by email only when
+        # the confirmation is emailed too).
+        _send_intake_form(booking, email=email_patient)
     return booking

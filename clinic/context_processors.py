@@ -4,7 +4,7 @@ from django.utils.functional import SimpleLazyObject
 from .caching import content_version
 from .facts import get_facts
 
-NAV_SECTIONS = ("/treatments/", "/articles/", "/team/")
+NAV_SECTIONS = ("/treatments/", "/articles/", "/team/", "/visits/")
 
 
 def nav_section(path):

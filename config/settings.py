@@ -72,6 +72,8 @@ INSTALLED_APPS = [
     "clinic",
     "articles",
     "booking",
+    "booking.waitlist",
+    "booking.intake",
 ]
 
 MIDDLEWARE = [
@@ -246,6 +248,7 @@ CLINIC_NOTIFY_EMAIL = os.environ.get("CLINIC_NOTIFY_EMAIL", "")
 # Booking rules (hours/days); see README "Booking".
 BOOKING_MIN_NOTICE_HOURS = env_int("BOOKING_MIN_NOTICE_HOURS", 12)
 BOOKING_HORIZON_DAYS = env_int("BOOKING_HORIZON_DAYS", 60)
+BOOKING_COURSE_HORIZON_DAYS = env_int("BOOKING_COURSE_HORIZON_DAYS", 366)  # the last visit of a course, at most
 BOOKING_CANCEL_NOTICE_HOURS = env_int("BOOKING_CANCEL_NOTICE_HOURS", 24)
 BOOKING_LINK_DAYS_AFTER = env_int("BOOKING_LINK_DAYS_AFTER", 30)  # the patient's link stops working after this
 BOOKING_RATE_LIMIT = env_int("BOOKING_RATE_LIMIT", 5)  # requests per client address per hour
@@ -254,6 +257,18 @@ RATELIMIT_FAIL_OPEN = True
 BOOKING_RETENTION_MONTHS = env_int("BOOKING_RETENTION_MONTHS", 24)  # then purge_bookings anonymises them
 BOOKING_MAX_OPEN_PER_EMAIL = env_int("BOOKING_MAX_OPEN_PER_EMAIL", 3)
 BOOKING_MIN_SECONDS_TO_SUBMIT = env_int("BOOKING_MIN_SECONDS_TO_SUBMIT", 3)
+# Returning patients (/visits/, README "Returning patients"): a sign-in code lives this many minutes and allows
+# this many tries; the sign-in ends after this many idle minutes; code requests per client address and per email
+# address (django-ratelimit rates, counted in the shared cache; a cache outage fails open).
+VISITS_CODE_MINUTES = env_int("VISITS_CODE_MINUTES", 10)
+VISITS_CODE_TRIES = env_int("VISITS_CODE_TRIES", 3)
+VISITS_IDLE_MINUTES = env_int("VISITS_IDLE_MINUTES", 30)
+VISITS_CODE_RATE_PER_CLIENT = os.environ.get("VISITS_CODE_RATE_PER_CLIENT", "10/h")
+VISITS_CODE_RATE_PER_ADDRESS = os.environ.get("VISITS_CODE_RATE_PER_ADDRESS", "5/h")
+RATELIMIT_FAIL_OPEN = True
+# A form sent twice at once (a double tap behind a load balancer): the second request waits up to this long for
+# the first one's commit, so both answers lead to the saved booking.
+BOOKING_DOUBLE_SUBMIT_WAIT_SECONDS = env_int("BOOKING_DOUBLE_SUBMIT_WAIT_SECONDS", 5)
 EMAIL_MAX_ATTEMPTS = env_int("EMAIL_MAX_ATTEMPTS", 5)
 # The email worker (manage.py run_worker): first retry after this many seconds, doubling each time (max 1 h);
 # a row claimed by a worker that died is claimed again after the lease; the worker polls this often.
@@ -264,6 +279,13 @@ WORKER_POLL_SECONDS = env_float("WORKER_POLL_SECONDS", 2)  # fractions too, e.g.
 # the visit instead (0 = no late reminder).
 BOOKING_REMINDER_HOUR = env_int("BOOKING_REMINDER_HOUR", 18)
 BOOKING_LATE_REMINDER_HOURS = env_int("BOOKING_LATE_REMINDER_HOURS", 2)
+# The waitlist (README "Waitlist"): an offered time is held for the patient this long; a time freed by a change
+# to a practitioner's bookings waits this long before it is offered (a cancel-and-rebook is not offered away);
+# at most this many waiting entries per email address; joins per client address per hour.
+WAITLIST_HOLD_MINUTES = env_int("WAITLIST_HOLD_MINUTES", 15)
+WAITLIST_PAUSE_MINUTES = env_int("WAITLIST_PAUSE_MINUTES", 2)
+WAITLIST_MAX_PER_EMAIL = env_int("WAITLIST_MAX_PER_EMAIL", 3)
+WAITLIST_RATE_LIMIT = env_int("WAITLIST_RATE_LIMIT", 5)
 
 # --- Proxies and security headers ------------------------------------------------------------------------------------
 # Our own reverse proxies / load balancers (addresses or networks, comma-separated). X-Forwarded-For and
@@ -348,3 +370,16 @@ CLINIC_TIME_ZONE_LABEL = os.environ.get("CLINIC_TIME_ZONE_LABEL", "")
 PAGE_MAX_AGE = env_int("PAGE_MAX_AGE", 0)
 PAGE_SHARED_MAX_AGE = min(env_int("PAGE_SHARED_MAX_AGE", 30), 60)
 PAGE_STALE_SECONDS = env_int("PAGE_STALE_SECONDS", 30)
+
+# --- Health information (booking/intake, see README "Health information") ---------------------------------
+# Fernet keys that encrypt intake answers at rest, newest first, comma-separated. The first encrypts; every key
+# decrypts (so a key can be rotated: put the new one first, run `manage.py rotate_health_key`, then drop the old).
+# Production has no default: `check --deploy` fails without it, and nothing can be saved or read.
+HEALTH_DATA_KEYS = env_list("HEALTH_DATA_KEYS")
+# A fixed, public, non-secret key for development (DEBUG) and the tests only (settings_test.py sets the flag).
+HEALTH_DATA_DEV_KEY_ALLOWED = DEBUG
+# Health records are kept this many years after the patient's last visit (and, for a minor, after their 18th
+# birthday), then listed for the privacy officer (`manage.py health_records_past_retention`).
+HEALTH_RECORD_RETENTION_YEARS = env_int("HEALTH_RECORD_RETENTION_YEARS", 10)
+# Wrong dates of birth before a form link locks (the count is in the database, shared by every instance).
+INTAKE_DOB_ATTEMPTS = env_int("INTAKE_DOB_ATTEMPTS", 3)

@@ -13,3 +13,4 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SECURE_SSL_REDIRECT = False
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 BOOKING_MIN_SECONDS_TO_SUBMIT = 0
+HEALTH_DATA_DEV_KEY_ALLOWED = True  # the fixed development key (booking/intake/crypto.py), never in production

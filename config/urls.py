@@ -13,6 +13,8 @@ urlpatterns = [
     path("", include("clinic.urls")),
     path("", include("articles.urls")),
     path("", include("booking.urls")),
+    path("", include("booking.waitlist.urls")),
+    path("", include("booking.intake.urls")),
 ]
 
 handler500 = "clinic.views.server_error"

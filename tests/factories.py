@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from articles.models import Article, ArticleFAQ, ArticleReference, Condition, Treatment, TreatmentFAQ
-from booking.models import Booking, BookingPolicy, BookingStatus, Service, VisitType, WorkingHours
+from booking.models import Booking, BookingPolicy, BookingStatus, Patient, Service, VisitType, WorkingHours
 from booking.scheduling.availability import slots_for
 from booking.workflow import PatientDetails
 from clinic.models import ClinicProfile, Location, OpeningHours, Practitioner
@@ -157,10 +157,26 @@ class ServiceFactory(factory.django.DjangoModelFactory):
             self.practitioners.set(extracted)
 
 
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    name = PATIENT_NAME
+    email = factory.Sequence(lambda n: f"patient{n}@example.com")
+    phone = "+14165550134"
+    contact_preference = "email"
+
+
 class BookingFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Booking
 
+    # The booking's own copy of the details is the patient record's, unless a test gives others.
+    patient = factory.LazyAttribute(
+        lambda b: PatientFactory(
+            name=b.patient_name, email=b.email, phone=b.phone, contact_preference=b.contact_preference
+        )
+    )
     patient_name = PATIENT_NAME
     email = factory.Sequence(lambda n: f"patient{n}@example.com")
     phone = "+14165550134"

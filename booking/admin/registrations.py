@@ -23,6 +23,9 @@ from ..models import (
     Closure,
     OutboxEmail,
     OutboxStatus,
+    Patient,
+    PatientAccess,
+    PatientMerge,
     Service,
     TimeOff,
     WorkingHours,
@@ -31,13 +34,17 @@ from ..notifications import emails, outbox
 from .bookings import BookingAdmin
 from .common import ReadOnlyMixin
 from .forms import WorkingHoursFormSet
+from .patients import PatientAccessAdmin, PatientAdmin, PatientMergeAdmin
 from .schedule import front_desk_index_context
 
 
 def without_patient_links(text):
     """An email's text with every patient link (view, cancel, move) replaced by a placeholder."""
-    prefix = reverse("booking:manage", kwargs={"token": "TOKEN"}).split("TOKEN")[0]
-    pattern = re.compile(r"\S*" + re.escape(prefix) + r"\S*")
+    prefixes = [
+        reverse(name, kwargs={"token": "TOKEN"}).split("TOKEN")[0]
+        for name in ("booking:manage", "waitlist:offer", "waitlist:leave")
+    ]
+    pattern = re.compile(r"\S*(?:" + "|".join(re.escape(p) for p in prefixes) + r")\S*")
     return pattern.sub(gettext("[the patient's own link, not shown to staff]"), text)
 
 
@@ -125,6 +132,9 @@ class ClosureAdmin(admin.ModelAdmin):
 # --- Bookings, who opened them, and their emails -------------------------------------------------
 
 admin.site.register(Booking, BookingAdmin)
+admin.site.register(Patient, PatientAdmin)
+admin.site.register(PatientAccess, PatientAccessAdmin)
+admin.site.register(PatientMerge, PatientMergeAdmin)
 admin.site.add_index_context(front_desk_index_context)
 
 

@@ -253,6 +253,22 @@ def test_cancellation_policy_states_the_window_the_booking_pages_enforce(site, c
     assert booking.patient_can_change()
 
 
+def test_the_booking_form_states_the_late_cancellation_window_beside_the_consent(site, client):
+    html = client.get("/book/").content.decode()
+    note = html.index('id="cancel-window"')
+    assert "Free to cancel or move up to 24 hours before" in html[note : note + 300]
+    assert note < html.index('name="consent"') < note + 2000  # right before the consent box
+    with override_settings(BOOKING_CANCEL_NOTICE_HOURS=48):
+        cache.clear()
+        assert "Free to cancel or move up to 48 hours before" in client.get("/book/").content.decode()
+
+
+def test_fees_page_says_whether_insurers_are_billed_and_how_receipts_are_given(site, client):
+    html = client.get("/patients/fees-and-insurance/").content.decode()
+    assert "We do not bill insurance companies directly" in html
+    assert "After every visit we email you a receipt" in html
+
+
 def test_fees_page_lists_every_bookable_service_with_its_price(site, client):
     html = client.get("/patients/fees-and-insurance/").content.decode()
     for service in Service.objects.active():

@@ -8,7 +8,7 @@ from django.db import IntegrityError, connections, transaction
 from django.test import Client
 from django.utils import timezone
 
-from booking.models import Booking, BookingStatus
+from booking.models import Booking, BookingStatus, Patient
 from tests.factories import form_data, free_starts, make_clinic, make_practitioner, make_service
 
 pytestmark = [
@@ -18,6 +18,7 @@ pytestmark = [
 
 def _row(service, practitioner, start, minutes=60, status=BookingStatus.REQUESTED, **extra):
     return Booking(
+        patient=Patient.objects.get_or_create(name="X", email="x@example.com", phone="+14165550123")[0],
         service=service,
         visit_type="in_clinic",
         practitioner=practitioner,

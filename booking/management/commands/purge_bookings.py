@@ -5,17 +5,20 @@
 A booking whose start is more than N months ago loses the patient's name, email, phone, reason,
 the staff notes and the video link; the bodies and calendar files of its emails are cleared too.
 Service, practitioner, times, status and history stay, so reports and counts do not change.
+A patient record whose last visit started more than N months ago is anonymised the same way (name, email,
+phone, date of birth, notes); its bookings stay attached, so the patient's counts stay right.
+A patient with a health record (an intake form) still within its retention period is left alone entirely.
 """
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.db.models import F, OuterRef, Subquery, Value
+from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from booking.models import Booking, OutboxEmail
+from booking.models import Booking, OutboxEmail, Patient
 from clinic import datetimes
 
 ANONYMISED_NAME = "Anonymised"
@@ -40,7 +43,46 @@ def cutoff_for(months, now=None):
 
 
 def old_bookings(cutoff):
-    return Booking.objects.filter(start__lt=cutoff, anonymised_at__isnull=True)
+    """Bookings to anonymise: started before `cutoff`, except those of a patient whose health record is still
+    within its retention period (booking/intake/retention.py), which keep the record's identity until then."""
+    from booking.intake.retention import patients_still_kept
+
+    return Booking.objects.filter(start__lt=cutoff, anonymised_at__isnull=True).exclude(
+        patient_id__in=patients_still_kept()
+    )
+
+
+def old_patients(cutoff):
+    """Patients not anonymised yet whose last visit started before `cutoff` (records without any visit: made
+    before it)."""
+    from booking.intake.retention import patients_still_kept
+
+    recent = Booking.objects.filter(patient=OuterRef("pk"), start__gte=cutoff)
+    visited = Booking.objects.filter(patient=OuterRef("pk"))
+    return (
+        Patient.objects.filter(anonymised_at__isnull=True)
+        .filter(Q(Exists(visited)) | Q(created__lt=cutoff))
+        .exclude(Exists(recent))
+        .exclude(pk__in=patients_still_kept())  # a health record still kept keeps its identity
+    )
+
+
+def anonymise_patients(queryset, now=None):
+    now = now or timezone.now()
+    with transaction.atomic():
+        return queryset.update(
+            name=ANONYMISED_NAME,
+            email="",
+            phone="",
+            date_of_birth=None,
+            notes="",
+            email_key="",
+            name_key="",
+            phone_digits="",
+            search_text="",
+            possible_duplicate_of=None,
+            anonymised_at=now,
+        )
 
 
 def anonymise(queryset, now=None, chunk=500):
@@ -96,8 +138,13 @@ class Command(BaseCommand):
                 )
                 % {"count": count, "cutoff": f"{cutoff:%Y-%m-%d}", "emails": emails}
             )
+            self.stdout.write(
+                _("Dry run: would anonymise %(count)d patient record(s).") % {"count": old_patients(cutoff).count()}
+            )
             return
         count, emails = anonymise(queryset)
+        people = anonymise_patients(old_patients(cutoff))
+        self.stdout.write(_("Anonymised %(count)d patient record(s).") % {"count": people})
         self.stdout.write(
             self.style.SUCCESS(
                 _("Anonymised %(count)d booking(s) that started before %(cutoff)s; cleared %(emails)d email(s).")

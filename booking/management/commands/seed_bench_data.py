@@ -18,7 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from articles.models import Article, ArticleFAQ, ArticleReference, Condition, Treatment
-from booking.models import Booking, BookingStatus, Service, TimeOff, VisitType, WorkingHours
+from booking.models import Booking, BookingStatus, Patient, Service, TimeOff, VisitType, WorkingHours
 from clinic.models import ClinicProfile, Location, Practitioner
 
 BENCH_SERVICE_ALL = "bench-any-60"  # offered by every practitioner: the "20 practitioners" case
@@ -32,6 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("--articles", type=int, default=500, help="published articles in total")
         parser.add_argument("--practitioners", type=int, default=20, help="active practitioners in total")
         parser.add_argument("--bookings", type=int, default=10_000, help="bookings in total")
+        parser.add_argument("--patients", type=int, default=20_000, help="patient records in total")
         parser.add_argument("--seed", type=int, default=7)
         parser.add_argument("--yes", action="store_true", help="run even if the database name has no 'bench'")
 
@@ -46,11 +47,40 @@ class Command(BaseCommand):
             people = self.practitioners(opts["practitioners"])
             self.services(people)
             self.articles(opts["articles"], people)
+        self.patients(opts["patients"])
         self.bookings(opts["bookings"])
         self.stdout.write(
             f"bench data: {Article.objects.published().count()} published articles, "
-            f"{Practitioner.objects.active().count()} practitioners, {Booking.objects.count()} bookings"
+            f"{Practitioner.objects.active().count()} practitioners, {Patient.objects.count()} patients, "
+            f"{Booking.objects.count()} bookings"
         )
+
+    # --- Patients -------------------------------------------------------------------------------------------
+
+    FIRST = (
+        "Alex Sam Jordan Priya Mei Omar Élise Noah Aisha Lucas Sofia Chen Maria Ahmed Grace Liam Fatima Ethan Yuki "
+        "Olivia Mateo Zoe Daniel Amara Hannah Ravi Chloe Diego Nadia Owen Leila Isaac Ana Tariq Emma Kofi Ines Ben"
+    ).split()
+    LAST = (
+        "Rivera Okafor Tremblay Nguyen Singh MacDonald Kowalski Haddad Smith Côté Garcia Wong Patel Roy Gagnon "
+        "Kim Li Brown Wilson Martin Lee Chen Taylor Anderson Thomas Moreau Fischer Rossi Silva Novak Ivanova Sato "
+        "Mensah Dubois Lopez Khan Ali Murphy Walsh Campbell Stewart Young King Wright Scott Green Baker Adams Nelson"
+    ).split()
+
+    def patients(self, total):
+        have = Patient.objects.count()
+        new = []
+        for n in range(have, total):
+            first, last = self.rng.choice(self.FIRST), self.rng.choice(self.LAST)
+            new.append(
+                Patient(
+                    name=f"{first} {last} {n}",
+                    email=f"bench-patient-{n}@example.com",
+                    phone=f"+1416{n % 10_000_000:07d}",
+                    contact_preference="email",
+                ).derive_keys()
+            )
+        Patient.objects.bulk_create(new, batch_size=2000)
 
     # --- Practitioners and their hours ------------------------------------------------------------------------
 
@@ -183,6 +213,9 @@ class Command(BaseCommand):
                         continue  # keep the minimum-notice edge free of seeded rows
                     slots.append((p, start, offset))
         self.rng.shuffle(slots)
+        patient_ids = list(Patient.objects.order_by("pk").values_list("pk", flat=True)[:5000])
+        if not patient_ids:
+            patient_ids = [Patient.objects.create(name="Bench Patient", email="bench-patient@example.com").pk]
         now = timezone.now()
         new = []
         past_statuses = [BookingStatus.COMPLETED] * 8 + [BookingStatus.CANCELLED, BookingStatus.NO_SHOW]
@@ -201,6 +234,7 @@ class Command(BaseCommand):
             new.append(
                 Booking(
                     reference=f"B{n:06d}"[-7:],
+                    patient_id=patient_ids[n % len(patient_ids)],
                     service=service,
                     visit_type=VisitType.IN_CLINIC,
                     location=location,

@@ -9,6 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from booking.forms import encode_slot
 from booking.models import Booking, BookingStatus, Closure, TimeOff, VisitType, WorkingHours
 from booking.scheduling.availability import slots_for
 from booking.scheduling.slotcheck import free_at
@@ -38,8 +39,9 @@ def post(client, service, start, location):
     return client.post(reverse("booking:request"), form_data(service, start, location), REMOTE_ADDR="203.0.113.9")
 
 
-def refused(response):
-    return response.status_code == 200 and "That time was just taken" in response.content.decode()
+def refused(response, because="That time was just taken"):
+    """The page is shown again with the reason next to the time (a taken time, or the rule that forbids it)."""
+    return response.status_code == 200 and because in response.content.decode()
 
 
 def test_a_free_start_is_saved(client, clinic):
@@ -61,14 +63,14 @@ def test_a_start_inside_time_off_is_refused(client, clinic):
 def test_a_start_on_a_closure_day_is_refused(client, clinic):
     start = free_starts(clinic["service"], location=clinic["location"])[0]
     Closure.objects.create(date=timezone.localtime(start).date(), reason="Holiday")
-    assert refused(post(client, clinic["service"], start, clinic["location"]))
+    assert refused(post(client, clinic["service"], start, clinic["location"]), "The clinic is closed on")
     assert not Booking.objects.exists()
 
 
 def test_a_start_outside_working_hours_is_refused(client, clinic):
     # 8:00 (before opening) and 16:30 (the hour would run past 17:00 closing), two days ahead.
     for start in (local(2, 8), local(2, 16, 30)):
-        assert refused(post(client, clinic["service"], start, clinic["location"]))
+        assert refused(post(client, clinic["service"], start, clinic["location"]), "outside our opening hours")
     assert not Booking.objects.exists()
 
 
@@ -76,8 +78,8 @@ def test_a_start_inside_the_minimum_notice_or_past_the_horizon_is_refused(client
     settings.BOOKING_MIN_NOTICE_HOURS = 48
     too_soon = local(1, 10)
     too_far = local(settings.BOOKING_HORIZON_DAYS + 2, 10)
-    for start in (too_soon, too_far):
-        assert refused(post(client, clinic["service"], start, clinic["location"]))
+    assert refused(post(client, clinic["service"], too_soon, clinic["location"]), "at least 48 hours&#x27; notice")
+    assert refused(post(client, clinic["service"], too_far, clinic["location"]), "up to 60 days ahead")
     assert not Booking.objects.exists()
 
 
@@ -188,3 +190,34 @@ def test_busy_during_is_half_open_like_the_no_overlap_rule(clinic):
     assert busy(local(3, 10), local(3, 13)) == {inside}  # touching at 10:00 and 13:00 is no overlap
     assert busy(local(3, 9, 59), local(3, 13, 1)) == {before, inside, after}
     assert busy(local(3, 11, 30), local(3, 11, 45)) == {inside}
+
+
+def test_a_start_in_the_past_is_refused_as_past_not_taken(client, clinic):
+    start = free_starts(clinic["service"], location=clinic["location"])[0] - timedelta(days=7)
+    response = post(client, clinic["service"], start, clinic["location"])
+    assert refused(response, "That time has already passed")
+    assert "just taken" not in response.content.decode()
+    assert not Booking.objects.exists()
+
+
+def test_a_named_practitioner_off_duty_is_named_in_the_reason(client, clinic):
+    data = form_data(clinic["service"], local(2, 7), clinic["location"], practitioner=str(clinic["pat"].pk))
+    response = client.post(reverse("booking:request"), data, REMOTE_ADDR="203.0.113.9")
+    assert refused(response, "Pat Lee doesn&#x27;t work at that time")
+
+
+def test_a_move_to_a_closure_day_says_the_clinic_is_closed(client, clinic):
+    starts = [
+        s for s in free_starts(clinic["service"], location=clinic["location"]) if s > timezone.now() + timedelta(days=2)
+    ]
+    post(client, clinic["service"], starts[0], clinic["location"])
+    booking = Booking.objects.get()
+    later = [s for s in starts if timezone.localtime(s).date() != timezone.localtime(starts[0]).date()][0]
+    Closure.objects.create(date=timezone.localtime(later).date(), reason="Holiday")
+    response = client.post(
+        reverse("booking:move", args=[booking.manage_token()]),
+        {"slot": encode_slot(later), "action": "move", "version": booking.version},
+    )
+    assert refused(response, "The clinic is closed on")
+    booking.refresh_from_db()
+    assert booking.start == starts[0]
