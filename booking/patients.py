@@ -50,6 +50,31 @@ def attach_online_request(*, name, email, phone, contact_preference):
     )
 
 
+class NotInFamily(Exception):
+    """The record chosen while signed in is not (or no longer) one under the signed-in address."""
+
+
+def attach_signed_in(*, email_key, patient_id, name, email, phone, contact_preference):
+    """The patient a request made while signed in at /visits/ belongs to, without matching: the record chosen
+    (`patient_id`, one the sign-in covers; checked again here to be current and under the signed-in address),
+    or, for someone new in the family (`patient_id` None), a new record under that address.
+
+    Called inside the request's transaction, under the lock on the folded address, like attach_online_request.
+    """
+    if normalise_email(email) != email_key:
+        raise NotInFamily
+    if patient_id is not None:
+        record = Patient.objects.current().filter(pk=patient_id, email_key=email_key).first()
+        if record is None:
+            raise NotInFamily
+        return record
+    # Someone new, but a record under the address has the same name: staff decide whether they are one person.
+    same_name = Patient.objects.current().filter(email_key=email_key, name_key=fold_name(name)[:120]).first()
+    return Patient.objects.create(
+        name=name, email=email, phone=phone, contact_preference=contact_preference, possible_duplicate_of=same_name
+    )
+
+
 def search(queryset, term):
     """Patients matching `term` however it was typed: every word of a name or email (any case, accents or
     order), any run of a phone number's digits ("(416) 555-0134", "416.555.01", "+1 416…"), or the number
@@ -103,6 +128,7 @@ def merge(keep, other, *, by):
     events = BookingEvent.objects.filter(booking__patient=other).count()
     moved = Booking.objects.filter(patient=other).update(patient=keep)
     PatientAccess.objects.filter(patient=other).update(patient=keep)
+    other.waitlist_entries.update(patient=keep)
     PatientMerge.objects.filter(kept=other).update(kept=keep)
     Patient.objects.filter(possible_duplicate_of=other).exclude(pk=keep.pk).update(possible_duplicate_of=keep)
     if other.notes.strip():

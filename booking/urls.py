@@ -16,6 +16,7 @@ urlpatterns = [
     path("visits/code/", visits.code_view, name="visits_code"),
     path("visits/sign-out/", visits.sign_out_view, name="visits_sign_out"),
     path("visits/new-person/", visits.book_new_person_view, name="visits_book_new_person"),
+    path("visits/book/", visits.book_for_view, name="visits_book_for"),
     path("visits/<str:reference>/cancel/", visits.cancel_view, name="visits_cancel"),
     path("visits/<str:reference>/move/", visits.move_view, name="visits_move"),
     path("visits/<str:reference>/again/", visits.book_again_view, name="visits_book_again"),

@@ -26,6 +26,7 @@ from clinic.facts import get_facts
 from clinic.models import OpeningHours, Practitioner
 
 from . import workflow
+from .courses import online as online_course
 from .forms import BookingForm, ChoicesForm, MoveForm
 from .models import Booking, Closure, Service, VisitType
 from .notifications import reminders
@@ -102,16 +103,28 @@ def _render_form(request, form, picker, status=200):
     return render(request, "booking/request.html", context, status=status)
 
 
+def _signed_in_form_kwargs(request, touch=True):
+    """For a patient signed in at /visits/: the address and the patient records the sign-in covers, so the form
+    asks whom the visit is for among those records only (the session's set, never ids from the form)."""
+    email_key = visits_session.signed_in_key(request, touch=touch)
+    if not email_key:
+        return {}
+    family = visits_family.chosen_patients(email_key, visits_session.covered_patients(request))
+    return {"signed_in_key": email_key, "family": family}
+
+
 @never_cache
 @sensitive_post_parameters("name", "email", "phone", "reason")
 @require_http_methods(["GET", "POST"])
 def request_view(request):
     if request.method == "GET":
         initial = _initial_from_query(request.GET)
-        if signed_in := visits_session.signed_in_key(request):
+        signed_in = _signed_in_form_kwargs(request)
+        if signed_in:
             # "Book again" or "someone else in my family": this page is personal (never_cache keeps it private).
-            initial.update(visits_family.form_prefill(request.session.get(visits_session.BOOK_FOR), signed_in))
-        form = BookingForm(initial=initial)
+            book_for = request.session.get(visits_session.BOOK_FOR)
+            initial.update(visits_family.form_prefill(book_for, signed_in["signed_in_key"]))
+        form = BookingForm(initial=initial, **signed_in)
         data = {**initial, "visit_type": initial.get("visit_type", VisitType.IN_CLINIC)}
         picker = build_picker(_choices(data))
         if not initial.get("service"):
@@ -121,20 +134,28 @@ def request_view(request):
     if request.POST.get("action") == "refresh" or "from" in request.POST:
         # "Show available times" or "Later dates" without JavaScript: re-render with what was typed; what does
         # not fit is said in words where the times would be (the button's target, #times).
-        form = BookingForm(initial={k: v for k, v in request.POST.items() if k not in ("website", "action", "from")})
+        initial = {k: v for k, v in request.POST.items() if k not in ("website", "action", "from")}
+        form = BookingForm(initial=initial, **_signed_in_form_kwargs(request))
         picker = build_picker(_choices(request.POST), first=request.POST.get("from"), slot=request.POST.get("slot"))
         return _render_form(request, form, picker)
 
-    form = BookingForm(request.POST)
+    # Not touched here: nothing after a booking's commit may write the session (a saved booking is never a failure).
+    form = BookingForm(request.POST, **_signed_in_form_kwargs(request, touch=False))
     key = request.POST.get("request_key", "")
     existing = _existing_request(key)
     if existing:
         # A double click or the back button resubmitted a request that was already saved.
         return redirect("booking:manage", token=existing.manage_token())
 
+    course_plan = None
     if form.is_bot():
         over_rate_limit(request)  # a bot's attempt counts too
         form.add_error(None, _("Sorry, we couldn't accept this request. Please try again or call us."))
+    elif form.is_valid() and form.wants_course() and (course_plan := online_course.plan_for(form)) is None:
+        form.add_error("slot", slot_taken_message())
+    elif course_plan is not None and request.POST.get("action") != online_course.BOOK_COURSE:
+        # A course: first the dates to take or skip; nothing is saved yet.
+        return online_course.review_page(request, form, course_plan)
     elif form.is_valid():
         # Counted before the save (increment, then compare): concurrent requests cannot all pass.
         if over_rate_limit(request):
@@ -149,7 +170,10 @@ def request_view(request):
                 None, _("This form has already been sent. To make another request, open the booking page again.")
             )
         else:
-            booking = _save(request, form)
+            booking = online_course.save(request, form, course_plan) if course_plan else _save(request, form)
+            if isinstance(booking, HttpResponse):
+                form.release_started_token()  # the dates again (one was just taken): the form may be sent again
+                return booking
             if booking:
                 # Nothing after the commit can fail this answer: no session (database) write, no email;
                 # the thank-you flag rides in a short-lived signed cookie.
@@ -211,6 +235,9 @@ def _save(request, form):
         reason=data.get("reason", ""),
         privacy_version=profile.privacy_version if profile else "",
     )
+    signed_in = None
+    if form.signed_in_key:
+        signed_in = workflow.SignedIn(email_key=form.signed_in_key, patient_id=form.chosen_patient_id())
     try:
         booking = workflow.request_booking(
             service=data["service"],
@@ -220,7 +247,12 @@ def _save(request, form):
             start=data["slot"],
             patient=patient,
             request_key=data.get("request_key") or None,
+            signed_in=signed_in,
         )
+    except workflow.NotInFamily:
+        # The record was merged, anonymised or moved to another address since the page was shown.
+        form.add_error("for_patient", _("Please choose who this visit is for from the list."))
+        return None
     except workflow.TooManyOpen:
         # No count in the message: it would tell a stranger how many bookings an address has.
         form.add_error("email", _("This email address already has open requests with us. Please call us to book."))

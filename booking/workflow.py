@@ -131,14 +131,42 @@ def _hold_slot(booking_fields, candidates):
     raise SlotTaken
 
 
+@dataclass
+class SignedIn:
+    """A request made while signed in at /visits/: the signed-in folded address and the record chosen in the
+    form (None: someone new in the family, a new record under the address)."""
+
+    email_key: str
+    patient_id: int | None
+
+
+NotInFamily = patients.NotInFamily
+
+
 @retry_lost_races(give_up=lambda: SlotTaken())
 def request_booking(
-    *, service, visit_type, location, practitioner, start, patient: PatientDetails, request_key=None, now=None
+    *,
+    service,
+    visit_type,
+    location,
+    practitioner,
+    start,
+    patient: PatientDetails,
+    request_key=None,
+    now=None,
+    signed_in: SignedIn | None = None,
+    honour_holds=True,
+    note=None,
 ):
     """Save a patient's request for a free slot (one transaction) and queue its emails.
 
+    A time held for a waiting patient is not free online (`honour_holds`); claiming that offer books it
+    with holds ignored (booking/waitlist/offers.py), under the same database constraint.
+
     The per-email cap is counted inside the same transaction, under a lock on the normalised address,
-    so concurrent requests with one address cannot all see "under the cap" and all be saved.
+    so concurrent requests with one address cannot all see "under the cap" and all be saved. Signed in,
+    the booking goes to the record chosen (or a new one under the address): no matching; NotInFamily when
+    that record is not under the signed-in address (nothing is saved).
     """
     now = now or timezone.now()
     if visit_type == VisitType.TELEHEALTH:
@@ -149,16 +177,28 @@ def request_booking(
         open_count = Booking.objects.active().filter(email_key=email_key, start__gte=now).count()
         if open_count >= settings.BOOKING_MAX_OPEN_PER_EMAIL:
             raise TooManyOpen
-        candidates = free_at(service, visit_type, location, practitioner, start, now=now)
+        candidates = free_at(service, visit_type, location, practitioner, start, now=now, honour_holds=honour_holds)
         if not candidates:
             raise SlotTaken(why_not_bookable(service, visit_type, location, practitioner, start, now=now))
         end = start + service.duration
-        record_of = patients.attach_online_request(
-            name=patient.name,
-            email=patient.email,
-            phone=patient.phone,
-            contact_preference=patient.contact_preference,
-        )
+        if signed_in is None:
+            by, requested_note = PATIENT, _("Requested online")
+            record_of = patients.attach_online_request(
+                name=patient.name,
+                email=patient.email,
+                phone=patient.phone,
+                contact_preference=patient.contact_preference,
+            )
+        else:
+            by, requested_note = PATIENT_SIGNED_IN, _("Requested online, signed in at /visits/")
+            record_of = patients.attach_signed_in(
+                email_key=signed_in.email_key,
+                patient_id=signed_in.patient_id,
+                name=patient.name,
+                email=patient.email,
+                phone=patient.phone,
+                contact_preference=patient.contact_preference,
+            )
         # A patient the clinic asked to book with staff still gets the same page; staff review the request.
         instant = _confirm_instantly() and record_of.may_book_online
         status = BookingStatus.CONFIRMED if instant else BookingStatus.REQUESTED
@@ -171,7 +211,7 @@ def request_booking(
             "end": end,
             "blocked_until": end + service.buffer,
             "status": status,
-            "patient_name": patient.name,
+            "patient_name": record_of.name if signed_in and signed_in.patient_id else patient.name,
             "email": patient.email,
             "email_key": email_key,
             "phone": patient.phone,
@@ -185,9 +225,7 @@ def request_booking(
         }
         booking = _hold_slot(fields, candidates)
         # History and emails are written with one INSERT each (a request is the busiest write on the site).
-        events = [
-            event(booking, by=PATIENT, from_status="", to_status=BookingStatus.REQUESTED, note=_("Requested online"))
-        ]
+        events = [event(booking, by=by, from_status="", to_status=BookingStatus.REQUESTED, note=note or requested_note)]
         if status == BookingStatus.CONFIRMED:
             events.append(
                 event(
@@ -209,11 +247,11 @@ def request_booking(
     return booking
 
 
-def _send_intake_form(booking):
+def _send_intake_form(booking, *, email=True):
     """A confirmed first visit of a kind gets its health questionnaire (booking/intake/sending.py)."""
     from .intake.sending import queue_form_if_needed
 
-    queue_form_if_needed(booking)
+    queue_form_if_needed(booking, email=email)
 
 
 def _locked(booking):
@@ -341,6 +379,7 @@ def reschedule(booking, new_start, *, by, note="", now=None, version=None):
             new_start,
             now=now,
             exclude_booking=booking.pk,
+            honour_holds=by == PATIENT,
         )
         if booking.practitioner_id not in free:
             if by in PATIENTS:
@@ -498,4 +537,7 @@ def _book_by_phone(
         if email_patient and patient.email:
             emails.queue_with_calendar(emails.Kind.CONFIRMATION, booking)
         reminders.plan(booking, now)
+        # Confirmed at once, so a first visit's form goes out as with any confirmation (by email only when
+        # the confirmation is emailed too).
+        _send_intake_form(booking, email=email_patient)
     return booking

@@ -24,6 +24,7 @@ from clinic import phones
 from clinic.datetimes import local_label
 
 from .. import patients
+from ..intake.access import forms_on_patient_page
 from ..models import Booking, BulkAccess, Patient, PatientAccess
 from .audit import record_bulk_read, shown
 from .common import ReadOnlyMixin, change_url
@@ -114,7 +115,7 @@ class PatientAdmin(admin.ModelAdmin):
     search_help_text = _("Name, email or phone, typed any way (e.g. “rivera alex”, “416 555 01”).")
     list_per_page = 50
     actions = ["merge_selected"]
-    readonly_fields = ["record_number", "created", "updated"]
+    readonly_fields = ["record_number", "last_signed_in", "created", "updated"]
     raw_id_fields = ["possible_duplicate_of"]
 
     class Media:
@@ -123,7 +124,7 @@ class PatientAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         return [
             (_("Contact details"), {"fields": ["name", "phone", "email", "contact_preference", "date_of_birth"]}),
-            (_("Booking online"), {"fields": ["may_book_online", "possible_duplicate_of"]}),
+            (_("Booking online"), {"fields": ["may_book_online", "last_signed_in", "possible_duplicate_of"]}),
             (_("Notes"), {"fields": ["notes"]}),
             (_("Record"), {"classes": ["collapse"], "fields": ["record_number", "created", "updated"]}),
         ]
@@ -173,6 +174,13 @@ class PatientAdmin(admin.ModelAdmin):
             '<a href="{}">{}</a>', url, gettext("Possible duplicate of record %s") % obj.possible_duplicate_of_id
         )
 
+    @admin.display(description=_("last signed in at /visits/"))
+    def last_signed_in(self, obj):
+        # Set by a successful code sign-in for every record under the address (booking.visits).
+        if obj.last_signed_in_at is None:
+            return gettext("Never")
+        return local_label(obj.last_signed_in_at)
+
     @admin.display(description=_("record number"))
     def record_number(self, obj):
         return obj.pk
@@ -212,6 +220,8 @@ class PatientAdmin(admin.ModelAdmin):
             "past_visits": past,
             "past_more": bookings.filter(start__lt=now).count() > len(past),
             "visit_counts": patients.visit_counts(patient, now),
+            # Whether the intake form is complete, never an answer; the link only for those who may read it.
+            "intake_forms": forms_on_patient_page(request.user, patient),
         }
         if self.has_book_permission(request) and patient.anonymised_at is None:
             context["book_url"] = reverse("admin:booking_booking_add") + "?" + urlencode({"patient": patient.pk})

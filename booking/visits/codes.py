@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from clinic.facts import get_facts
 
-from ..models import Booking, OutboxEmail, OutboxStatus
+from ..models import OutboxEmail, OutboxStatus, Patient
 from ..notifications.emails import Kind
 from ..notifications.mailboxes import normalise_email
 from .models import SignInCode
@@ -41,7 +41,8 @@ def new_code():
 
 
 def has_visits(email_key):
-    return Booking.objects.filter(email_key=email_key, anonymised_at__isnull=True).exists()
+    """Any current patient record under the address (with or without bookings yet): then a code is sent."""
+    return Patient.objects.current().filter(email_key=email_key).exists()
 
 
 @transaction.atomic

@@ -1,5 +1,7 @@
 """Who is signed in at /visits/: the folded email address (booking.notifications.mailboxes) kept in the
-server-side session, with the time of the last request, so the sign-in ends after VISITS_IDLE_MINUTES without activity.
+server-side session, with the time of the last request, so the sign-in ends after VISITS_IDLE_MINUTES without activity,
+and the ids of the patient records the sign-in covers (the records under that address; the booking form offers
+only these, so a booking made while signed in goes to the record chosen, never to one named from outside).
 
 Nothing here is a Django user: patients are not staff accounts (README "Returning patients")."""
 
@@ -20,11 +22,27 @@ def pending(request):
     return data if isinstance(data, dict) and "code" in data and "key" in data else None
 
 
-def sign_in(request, email_key):
+def sign_in(request, email_key, patient_ids):
     # A new session key at the change of privilege, so a session id planted before sign-in is worthless.
     request.session.cycle_key()
     request.session.pop(PENDING, None)
-    request.session[SIGNED_IN] = {"key": email_key, "seen": timezone.now().timestamp()}
+    request.session[SIGNED_IN] = {"key": email_key, "seen": timezone.now().timestamp(), "patients": list(patient_ids)}
+
+
+def covered_patients(request):
+    """The ids of the patient records this sign-in covers (empty when not signed in)."""
+    data = request.session.get(SIGNED_IN) if hasattr(request, "session") else None
+    ids = data.get("patients") if isinstance(data, dict) else None
+    return [pk for pk in ids if isinstance(pk, int)] if isinstance(ids, list) else []
+
+
+def cover_patients(request, patient_ids):
+    """The records under the address as the visits page just listed them (staff may have added, merged or
+    moved one since sign-in): the set the booking form offers from now on."""
+    data = request.session.get(SIGNED_IN)
+    if isinstance(data, dict) and data.get("patients") != list(patient_ids):
+        data["patients"] = list(patient_ids)
+        request.session[SIGNED_IN] = data
 
 
 def sign_out(request):

@@ -57,7 +57,9 @@ def home_view(request):
     timed_out = session.was_signed_in(request)
     email_key = session.signed_in_key(request)
     if email_key:
-        context = {"records": family.family(email_key), "idle_minutes": settings.VISITS_IDLE_MINUTES}
+        records = family.family(email_key)
+        session.cover_patients(request, [record.patient.pk for record in records])
+        context = {"records": records, "idle_minutes": settings.VISITS_IDLE_MINUTES}
         return render(request, "booking/visits/list.html", context)
     if timed_out:
         messages.info(request, _("You were signed out after a while without activity. Please sign in again."))
@@ -92,7 +94,7 @@ def code_view(request):
         except codes.CodeRefused as exc:
             form.add_error("code", str(exc))
         else:
-            session.sign_in(request, pending["key"])
+            session.sign_in(request, pending["key"], family.mark_signed_in(pending["key"]))
             return redirect("booking:visits")
     return render(request, "booking/visits/code.html", {"form": form, "code_minutes": settings.VISITS_CODE_MINUTES})
 
@@ -172,3 +174,18 @@ def book_new_person_view(request, email_key):
     """Open the booking form for someone else in the family: a new patient record under the same address."""
     request.session[session.BOOK_FOR] = {"new": True}
     return redirect("booking:request")
+
+
+@personal
+@require_POST
+@signed_in
+def book_for_view(request, email_key):
+    """Open the booking form for one of the family's records (one without past visits to book again from).
+    Only a record the sign-in covers: any other id posted is a 404, and nothing is kept."""
+    posted = str(request.POST.get("patient", ""))
+    patient_id = int(posted) if posted.isdigit() and len(posted) < 19 else None
+    covered = [patient_id] if patient_id in session.covered_patients(request) else []
+    if not family.chosen_patients(email_key, covered):
+        raise Http404
+    request.session[session.BOOK_FOR] = {"patient": patient_id}
+    return redirect(reverse("booking:request") + "#slot-picker")

@@ -15,9 +15,18 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from booking.forms import encode_slot
-from booking.models import Booking, BookingEvent, BookingStatus, OutboxEmail, OutboxStatus
+from booking.models import Booking, BookingEvent, BookingStatus, OutboxEmail, OutboxStatus, Patient
 from booking.visits.models import SignInCode
-from tests.factories import free_starts, local, make_booking, make_clinic, make_practitioner, make_service
+from tests.factories import (
+    PatientFactory,
+    form_data,
+    free_starts,
+    local,
+    make_booking,
+    make_clinic,
+    make_practitioner,
+    make_service,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("run_on_commit")]
 
@@ -33,25 +42,30 @@ def clinic():
     pat = make_practitioner("Pat Lee", location=location)
     service = make_service([pat], name="Physio assessment")
     starts = [s for s in free_starts(service, location=location) if s - timezone.now() > timedelta(days=2)]
+    # One family under one address (the address typed with capitals once: the same folded key), and a stranger.
+    alex = PatientFactory(name="Alex Morgan", email=FAMILY, phone="+14165550123")
+    kim = PatientFactory(name="Kim Morgan", email=FAMILY.upper())
+    robin = PatientFactory(name="Robin Other", email="robin@example.com")
     alex_next = make_booking(
-        pat, service, starts[0], location=location, patient_name="Alex Morgan", email=FAMILY,
+        pat, service, starts[0], location=location, patient=alex, patient_name="Alex Morgan", email=FAMILY,
         status=BookingStatus.CONFIRMED,
     )  # fmt: skip
     alex_past = make_booking(
-        pat, service, local(-20, 10), location=location, patient_name="Alex Morgan", email=FAMILY,
+        pat, service, local(-20, 10), location=location, patient=alex, patient_name="Alex Morgan", email=FAMILY,
         status=BookingStatus.COMPLETED, phone="+14165550123", phone_as_typed="416 555 0123",
     )  # fmt: skip
     kim_past = make_booking(
-        pat, service, local(-10, 11), location=location, patient_name="Kim Morgan", email=FAMILY,
+        pat, service, local(-10, 11), location=location, patient=kim, patient_name="Kim Morgan", email=FAMILY,
         status=BookingStatus.COMPLETED,
     )  # fmt: skip
     other = make_booking(
-        pat, service, starts[3], location=location, patient_name="Robin Other", email="robin@example.com",
-        status=BookingStatus.CONFIRMED,
+        pat, service, starts[3], location=location, patient=robin, patient_name="Robin Other",
+        email="robin@example.com", status=BookingStatus.CONFIRMED,
     )  # fmt: skip
     return {
         "location": location, "pat": pat, "service": service, "starts": starts,
         "alex_next": alex_next, "alex_past": alex_past, "kim_past": kim_past, "other": other,
+        "alex": alex, "kim": kim, "robin": robin,
     }  # fmt: skip
 
 
@@ -190,6 +204,7 @@ def test_a_code_sent_to_another_address_fails(clinic, deliver):
     own = Client()
     ask_for_code(own, "attacker@example.com")
     Booking.objects.filter(pk=clinic["other"].pk).update(email="attacker@example.com", email_key="attacker@example.com")
+    Patient.objects.filter(pk=clinic["robin"].pk).update(email="attacker@example.com", email_key="attacker@example.com")
     ask_for_code(own, "attacker@example.com")
     attacker_code = code_from_mail(deliver, "attacker@example.com")
     response = attacker.post(CODE, {"code": attacker_code})
@@ -315,6 +330,7 @@ def test_csrf_is_required_on_every_form(clinic, deliver):
         (f"/visits/{ref}/move/", {"slot": encode_slot(clinic["starts"][5]), "action": "move", "version": 1}),
         (f"/visits/{clinic['alex_past'].reference}/again/", {}),
         ("/visits/new-person/", {}),
+        ("/visits/book/", {"patient": clinic["alex"].pk}),
     ):
         assert strict.post(url, data).status_code == 403, url
     clinic["alex_next"].refresh_from_db()
@@ -425,9 +441,178 @@ def test_the_visits_page_costs_the_same_queries_with_more_visits(family_client, 
         return len(captured)
 
     few = queries()
+    children = [PatientFactory(name=f"Child {n}", email=FAMILY) for n in range(4)]
     for day in range(30, 60):
         make_booking(
             clinic["pat"], clinic["service"], local(-day, 9), location=clinic["location"],
-            patient_name=f"Child {day % 4}", email=FAMILY, status=BookingStatus.COMPLETED,
+            patient=children[day % 4], patient_name=f"Child {day % 4}", email=FAMILY,
+            status=BookingStatus.COMPLETED,
         )  # fmt: skip
     assert queries() == few
+
+
+# --- on patient records: the family, booking while signed in, isolation, the front desk's view ------------
+
+
+def book(client, clinic, slot_index, **fields):
+    data = form_data(clinic["service"], clinic["starts"][slot_index], clinic["location"], email=FAMILY, **fields)
+    return client.post("/book/", data, REMOTE_ADDR="203.0.113.9")
+
+
+def test_every_record_under_the_folded_address_is_listed_even_without_bookings(client, clinic, deliver):
+    # Staff made a record for the youngest child; the address typed with a +tag and capitals folds to the family's.
+    PatientFactory(name="Sam Morgan", email="Morgan.Family+kids@example.com")
+    PatientFactory(name="Stranger Morgan", email="morgan.family@example.org")
+    sign_in(client, FAMILY, deliver)
+    page = client.get(VISITS).content.decode()
+    for name in ("Alex Morgan", "Kim Morgan", "Sam Morgan"):
+        assert f">{name}</h2>" in page
+    assert "Stranger Morgan" not in page and "Robin Other" not in page
+    sam = page.split(">Sam Morgan</h2>")[1].split("</section>")[0]
+    assert "No upcoming visits." in sam and "Book a visit" in sam
+
+
+def test_an_address_whose_only_record_has_no_bookings_gets_a_code_and_sees_the_record(client, clinic, deliver):
+    PatientFactory(name="Lee Newcomer", email="lee@example.com")
+    sign_in(client, "lee@example.com", deliver)
+    page = client.get(VISITS).content.decode()
+    assert ">Lee Newcomer</h2>" in page and "Alex Morgan" not in page
+
+
+def test_sign_in_sets_last_signed_in_on_every_record_under_the_address(client, clinic, deliver):
+    sign_in(client, FAMILY, deliver)
+    now = timezone.now()
+    for name in ("alex", "kim"):
+        clinic[name].refresh_from_db()
+        assert clinic[name].last_signed_in_at is not None and now - clinic[name].last_signed_in_at < timedelta(
+            minutes=1
+        )
+    clinic["robin"].refresh_from_db()
+    assert clinic["robin"].last_signed_in_at is None
+
+
+def test_a_wrong_code_sets_no_sign_in_time(client, clinic, deliver):
+    ask_for_code(client, FAMILY)
+    code = code_from_mail(deliver, FAMILY)
+    client.post(CODE, {"code": f"{(int(code) + 1) % 10**6:06d}"})
+    assert not Patient.objects.filter(last_signed_in_at__isnull=False).exists()
+
+
+def test_the_patients_admin_page_shows_when_they_last_signed_in(client, clinic, deliver):
+    from django.urls import reverse
+
+    from tests.factories import make_staff
+
+    desk = Client()
+    desk.force_login(make_staff("desk", "Front desk"))
+    page = desk.get(reverse("admin:booking_patient_change", args=[clinic["alex"].pk])).content.decode()
+    assert "Last signed in at /visits/" in page and "Never" in page
+    with time_machine.travel(local(0, 9, 41), tick=False):
+        sign_in(client, FAMILY, deliver)
+    page = desk.get(reverse("admin:booking_patient_change", args=[clinic["kim"].pk])).content.decode()
+    assert "09:41" in page
+
+
+def test_book_again_attaches_the_booking_to_that_record_without_matching(family_client, clinic, deliver):
+    family_client.post(f"/visits/{clinic['alex_past'].reference}/again/")
+    form = family_client.get("/book/").context["form"]
+    assert form.initial["for_patient"] == str(clinic["alex"].pk)
+    # Another phone than the record's: a strict match would have made a new record; signed in, no guessing.
+    response = book(family_client, clinic, 6, for_patient=str(clinic["alex"].pk), name="Alex Morgan",
+                    phone="416 555 0999", patient_type="returning")  # fmt: skip
+    assert response.status_code == 302 and response["Location"].startswith("/book/")
+    booking = Booking.objects.get(start=clinic["starts"][6])
+    assert booking.patient == clinic["alex"]
+    assert Patient.objects.filter(email_key=FAMILY).count() == 2
+    [requested] = BookingEvent.objects.filter(booking=booking)
+    assert requested.actor == "patient (signed in)" and "signed in" in requested.note
+    assert "Alex Morgan" in family_client.get(VISITS).content.decode().split(">Kim Morgan</h2>")[0]
+
+
+def test_the_chosen_record_decides_whom_the_booking_is_for(family_client, clinic):
+    book(family_client, clinic, 6, for_patient=str(clinic["kim"].pk), name="")
+    booking = Booking.objects.get(start=clinic["starts"][6])
+    assert booking.patient == clinic["kim"] and booking.patient_name == "Kim Morgan"
+
+
+def test_someone_else_in_the_family_becomes_a_new_record_under_the_address(family_client, clinic):
+    family_client.post("/visits/new-person/")
+    form = family_client.get("/book/").context["form"]
+    assert form.initial["for_patient"] == "new" and form.initial["email"] == FAMILY
+    before = Patient.objects.count()
+    missing = book(family_client, clinic, 6, for_patient="new", name="")
+    assert missing.status_code == 200
+    assert "Please enter the name of the person this visit is for." in missing.content.decode()
+    assert Booking.objects.filter(start=clinic["starts"][6]).count() == 0 and Patient.objects.count() == before
+    response = book(family_client, clinic, 6, for_patient="new", name="Jo Morgan")
+    assert response.status_code == 302
+    booking = Booking.objects.get(start=clinic["starts"][6])
+    jo = booking.patient
+    assert jo.name == "Jo Morgan" and jo.email_key == FAMILY and Patient.objects.count() == before + 1
+    assert jo.possible_duplicate_of is None
+    page = family_client.get(VISITS).content.decode()
+    assert ">Jo Morgan</h2>" in page
+    # The visits page now covers the new record: the next booking may choose it.
+    assert str(jo.pk) in [v for v, _label in family_client.get("/book/").context["form"].fields["for_patient"].choices]
+
+
+def test_someone_else_with_a_listed_name_is_flagged_for_staff(family_client, clinic):
+    book(family_client, clinic, 6, for_patient="new", name="kim  MORGAN")
+    booking = Booking.objects.get(start=clinic["starts"][6])
+    assert booking.patient != clinic["kim"] and booking.patient.possible_duplicate_of == clinic["kim"]
+
+
+@pytest.mark.parametrize("posted", ["robin", "-1", "abc", "1e3", "99999999999999999999999", "", " "])
+def test_a_patient_id_from_outside_the_sign_in_is_refused_and_nothing_saved(family_client, clinic, posted):
+    value = str(clinic["robin"].pk) if posted == "robin" else posted
+    bookings, records = Booking.objects.count(), Patient.objects.count()
+    response = book(family_client, clinic, 6, for_patient=value, name="Robin Other")
+    assert response.status_code == 200
+    assert "Please choose who this visit is for" in response.content.decode()
+    assert Booking.objects.count() == bookings and Patient.objects.count() == records
+    assert not BookingEvent.objects.filter(booking__patient=clinic["robin"]).exclude(booking=clinic["other"]).exists()
+
+
+def test_a_record_moved_to_another_address_since_sign_in_is_refused(family_client, clinic):
+    family_client.get(VISITS)
+    Patient.objects.filter(pk=clinic["kim"].pk).update(email="kim@example.com", email_key="kim@example.com")
+    response = book(family_client, clinic, 6, for_patient=str(clinic["kim"].pk))
+    assert response.status_code == 200 and "Please choose who this visit is for" in response.content.decode()
+    assert not Booking.objects.filter(start=clinic["starts"][6]).exists()
+
+
+def test_signed_in_a_booking_under_another_address_is_refused(family_client, clinic):
+    response = book(family_client, clinic, 6, for_patient=str(clinic["alex"].pk))
+    assert response.status_code == 302  # the family's own address works
+    response = family_client.post(
+        "/book/",
+        form_data(clinic["service"], clinic["starts"][7], clinic["location"], email="robin@example.com",
+                  for_patient=str(clinic["alex"].pk)),
+        REMOTE_ADDR="203.0.113.9",
+    )  # fmt: skip
+    assert response.status_code == 200 and "signed in with another email address" in response.content.decode()
+    assert not Booking.objects.filter(start=clinic["starts"][7]).exists()
+
+
+def test_signed_out_a_posted_patient_id_is_ignored_and_the_strict_match_decides(client, clinic):
+    response = book(client, clinic, 6, for_patient=str(clinic["robin"].pk), name="Robin Other")
+    assert response.status_code == 302
+    booking = Booking.objects.get(start=clinic["starts"][6])
+    assert booking.patient != clinic["robin"] and booking.patient.email_key == FAMILY
+
+
+def test_book_a_visit_for_a_record_without_past_visits(family_client, clinic):
+    sam = PatientFactory(name="Sam Morgan", email=FAMILY, phone="+14165550177")
+    family_client.get(VISITS)  # the list covers Sam now
+    assert family_client.post("/visits/book/", {"patient": sam.pk}).status_code == 302
+    form = family_client.get("/book/").context["form"]
+    assert form.initial["for_patient"] == str(sam.pk) and form.initial["name"] == "Sam Morgan"
+    for outside in (clinic["robin"].pk, "x", "", 10**30):
+        assert family_client.post("/visits/book/", {"patient": outside}).status_code == 404
+
+
+def test_the_booking_form_offers_only_the_records_the_sign_in_covers(family_client, clinic):
+    choices = dict(family_client.get("/book/").context["form"].fields["for_patient"].choices)
+    assert set(choices) == {str(clinic["alex"].pk), str(clinic["kim"].pk), "new"}
+    page = family_client.get("/book/").content.decode()
+    assert "Who is this visit for?" in page and "Robin Other" not in page

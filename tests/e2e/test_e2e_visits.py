@@ -64,6 +64,7 @@ def test_a_returning_patient_signs_in_and_books_again_in_under_a_minute(phone_pa
     expect(page.locator("#id_service option:checked")).to_have_text(family["service"].name)
     expect(page.locator("#id_practitioner option:checked")).to_have_text(family["practitioner"].name)
     expect(page.get_by_role("radio", name="Returning patient")).to_be_checked()
+    expect(page.get_by_role("radio", name="Alex Rivera")).to_be_checked()  # who the visit is for: that record
     choose_time(page)
     page.get_by_role("checkbox", name=re.compile("I have read the privacy notice")).check()
     page.get_by_role("button", name="Send my request").click()
@@ -74,6 +75,7 @@ def test_a_returning_patient_signs_in_and_books_again_in_under_a_minute(phone_pa
     assert elapsed < 60
     booking = Booking.objects.order_by("-created").first()
     assert booking.patient_name == "Alex Rivera" and booking.email == FAMILY
+    assert booking.patient == family["past"].patient  # attached to the chosen record, no matching
     assert booking.service == family["service"] and booking.practitioner == family["practitioner"]
     page.problems.assert_none()
 
