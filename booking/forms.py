@@ -120,7 +120,8 @@ class ChoicesForm(forms.Form):
     def describe_fits(self):
         """Tell each service option which visit types, practitioners and locations fit it (for the script)."""
         widget = self.fields["service"].widget
-        widget.fits = service_fits(self.fields["service"].queryset)
+        # The services a patient may book as a course online are also named beside the course fields.
+        widget.fits, self.course_services = service_fits(self.fields["service"].queryset)
 
     def clean(self):
         data = super().clean()
@@ -164,7 +165,8 @@ class ChoicesForm(forms.Form):
 
 
 def service_fits(services):
-    """Per service id: data attributes naming its visit types, practitioners and locations."""
+    """(per service id: data attributes naming its visit types, practitioners and locations; the names of the
+    services that may be booked as a course online)."""
     from .models import WorkingHours
 
     services = list(services.prefetch_related("practitioners"))
@@ -172,7 +174,7 @@ def service_fits(services):
     places = {}
     for pid, lid in hours:
         places.setdefault(pid, set()).add(lid)
-    fits = {}
+    fits, course_services = {}, []
     for service in services:
         pids = [p.pk for p in service.practitioners.all() if p.is_active]
         visits = [v for v in (VisitType.IN_CLINIC, VisitType.TELEHEALTH) if service.offers(v)]
@@ -182,7 +184,10 @@ def service_fits(services):
             "data-practitioners": " ".join(map(str, pids)),
             "data-locations": " ".join(map(str, locations)),
         }
-    return fits
+        if service.allows_online_course:
+            fits[str(service.pk)]["data-course"] = "yes"
+            course_services.append(service.name)
+    return fits, course_services
 
 
 # A name is mailed back to whatever address was typed ("Hello <name>"), so it must not carry a link.
@@ -257,6 +262,27 @@ class BookingForm(ChoicesForm):
         label=_("I have read the privacy notice and agree that the clinic may use these details to arrange my care."),
         error_messages={"required": _("Please confirm you agree to the privacy notice so we can store your request.")},
     )
+    # A course of treatment: the same weekday and time every few weeks, for services that allow it online.
+    course_visits = forms.TypedChoiceField(
+        label=_("How many visits?"),
+        coerce=int,
+        choices=[(1, _("Just this visit"))]
+        + [(n, _("A course of %(count)d visits") % {"count": n}) for n in range(2, 13)],
+        initial=1,
+        required=False,
+        empty_value=1,
+        help_text=_("For services that offer a course: the same weekday and time, every one to four weeks."),
+        error_messages={"invalid_choice": _("Please choose how many visits.")},
+    )
+    course_every_weeks = forms.TypedChoiceField(
+        label=_("How often?"),
+        coerce=int,
+        choices=[(1, _("Every week"))] + [(n, _("Every %(count)d weeks") % {"count": n}) for n in range(2, 5)],
+        initial=1,
+        required=False,
+        empty_value=1,
+        error_messages={"invalid_choice": _("Please choose how often.")},
+    )
     # Bot traps: a field people never see, a signed start time, and a one-time key for double submits.
     website = forms.CharField(label=_("Leave this field empty"), required=False, max_length=200)
     started = forms.CharField(required=False, widget=forms.HiddenInput, max_length=200)
@@ -275,6 +301,8 @@ class BookingForm(ChoicesForm):
         "patient_type",
         "reason",
         "consent",
+        "course_visits",
+        "course_every_weeks",
     ]
 
     def __init__(self, *args, signed_in_key=None, family=(), **kwargs):
@@ -303,7 +331,7 @@ class BookingForm(ChoicesForm):
                 "Needed for someone else in your family; for anyone listed above, their record's name is used."
             )
         if not self.is_bound:
-            self.initial.setdefault("started", signing.dumps(timezone.now().timestamp(), salt=STARTED_SALT))
+            self.initial.setdefault("started", signed_start_time())
             self.initial.setdefault("request_key", uuid.uuid4().hex)
 
     @property
@@ -347,6 +375,22 @@ class BookingForm(ChoicesForm):
     def clean_email(self):
         return self.cleaned_data["email"].strip().lower()
 
+    def clean_course_visits(self):
+        visits = self.cleaned_data.get("course_visits") or 1
+        service = self.cleaned_data.get("service")
+        if visits > 1 and service is not None and not service.allows_online_course:
+            raise forms.ValidationError(
+                _(
+                    "%(service)s can't be booked as a course online. "
+                    "Choose “Just this visit”, or call us to book a course."
+                )
+                % {"service": service.name}
+            )
+        return visits
+
+    def wants_course(self):
+        return (self.cleaned_data.get("course_visits") or 1) > 1
+
     def clean_phone(self):
         raw = self.cleaned_data["phone"].strip()
         e164 = phones.e164(raw)
@@ -378,14 +422,24 @@ class BookingForm(ChoicesForm):
         caching.delete(self._started_key())
 
     def is_bot(self):
-        """True when the honeypot was filled or the form came back faster than a person can type."""
-        if self.data.get("website"):
-            return True
-        try:
-            started = signing.loads(self.data.get("started", ""), salt=STARTED_SALT, max_age=STARTED_MAX_AGE)
-        except (signing.BadSignature, ValueError, TypeError):
-            return True
-        return timezone.now().timestamp() - float(started) < settings.BOOKING_MIN_SECONDS_TO_SUBMIT
+        return submitted_by_bot(self.data)
+
+
+def signed_start_time():
+    """The value of a public form's hidden "started" field: when the page was made, signed."""
+    return signing.dumps(timezone.now().timestamp(), salt=STARTED_SALT)
+
+
+def submitted_by_bot(data):
+    """True when the honeypot ("website") was filled or the form came back faster than a person can type.
+    The one check for every public form (booking request, waitlist)."""
+    if data.get("website"):
+        return True
+    try:
+        started = signing.loads(data.get("started", ""), salt=STARTED_SALT, max_age=STARTED_MAX_AGE)
+    except (signing.BadSignature, ValueError, TypeError):
+        return True
+    return timezone.now().timestamp() - float(started) < settings.BOOKING_MIN_SECONDS_TO_SUBMIT
 
 
 class MoveForm(forms.Form):

@@ -52,6 +52,14 @@ class Service(models.Model):
     practitioners = models.ManyToManyField("clinic.Practitioner", related_name="services", blank=True)
     order = models.PositiveSmallIntegerField(_("order"), default=0)
     is_active = models.BooleanField(_("bookable"), default=True)
+    allows_online_course = models.BooleanField(
+        _("patients may book a course online"),
+        default=False,
+        help_text=_(
+            "When on, patients booking this service online may ask for a course of visits (same weekday and "
+            "time every 1–4 weeks). Staff can book a course of any service."
+        ),
+    )
 
     objects = ServiceQuerySet.as_manager()
 
@@ -321,6 +329,41 @@ class BookingQuerySet(models.QuerySet):
         return self.none()
 
 
+class Course(models.Model):
+    """A course of treatment: ordinary bookings on the same weekday and time every few weeks, made together.
+
+    Each visit is a Booking of its own (reference, reminders, late-cancellation window); the course only
+    ties them together so they can be listed, emailed and cancelled as one (booking/courses/).
+    """
+
+    MIN_VISITS, MAX_VISITS = 2, 12
+    MAX_EVERY_WEEKS = 4
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="courses")
+    practitioner = models.ForeignKey("clinic.Practitioner", on_delete=models.PROTECT, related_name="courses")
+    visit_type = models.CharField(_("visit type"), max_length=12, choices=VisitType.choices)
+    location = models.ForeignKey("clinic.Location", on_delete=models.PROTECT, null=True, blank=True)
+    every_weeks = models.PositiveSmallIntegerField(_("every (weeks)"))
+    visits_planned = models.PositiveSmallIntegerField(_("visits planned"))
+    booked_by = models.CharField(_("booked by"), max_length=150, help_text=_("Staff username or “patient”."))
+    created = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = _("course of treatment")
+        verbose_name_plural = _("courses of treatment")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(every_weeks__gte=1, every_weeks__lte=4), name="course_every_1_4"),
+            models.CheckConstraint(
+                condition=models.Q(visits_planned__gte=2, visits_planned__lte=12), name="course_visits_2_12"
+            ),
+        ]
+
+    def __str__(self):
+        # No patient name: __str__ ends up in logs and the admin's change history.
+        return _("Course %(number)s") % {"number": self.pk}
+
+
 class Booking(models.Model):
     reference = models.CharField(_("reference"), max_length=7, unique=True, default=new_reference, editable=False)
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="bookings", verbose_name=_("patient"))
@@ -349,6 +392,9 @@ class Booking(models.Model):
     consent_at = models.DateTimeField(_("privacy consent given"))
     privacy_version = models.CharField(_("privacy notice version"), max_length=20)
     telehealth_url = models.URLField(_("video link"), blank=True)
+    course = models.ForeignKey(
+        Course, on_delete=models.PROTECT, null=True, blank=True, related_name="bookings", verbose_name=_("course")
+    )
     staff_notes = models.TextField(_("staff notes"), blank=True)
     # The form's one-time key: a double click or the back button cannot save the same request twice.
     request_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
@@ -357,6 +403,8 @@ class Booking(models.Model):
     # form (another tab, a double tap, a colleague's earlier change) changes nothing.
     version = models.PositiveIntegerField(default=1, editable=False)
     reminder_queued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the front desk marked the patient arrived (booking.workflow.mark_arrived): once per booking.
+    arrived_at = models.DateTimeField(_("arrived"), null=True, blank=True, editable=False)
     anonymised_at = models.DateTimeField(null=True, blank=True, editable=False)
     created = models.DateTimeField(_("created"), auto_now_add=True)
     updated = models.DateTimeField(_("updated"), auto_now=True)

@@ -128,6 +128,7 @@ def merge(keep, other, *, by):
     events = BookingEvent.objects.filter(booking__patient=other).count()
     moved = Booking.objects.filter(patient=other).update(patient=keep)
     PatientAccess.objects.filter(patient=other).update(patient=keep)
+    other.waitlist_entries.update(patient=keep)
     PatientMerge.objects.filter(kept=other).update(kept=keep)
     Patient.objects.filter(possible_duplicate_of=other).exclude(pk=keep.pk).update(possible_duplicate_of=keep)
     if other.notes.strip():

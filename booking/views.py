@@ -26,6 +26,7 @@ from clinic.facts import get_facts
 from clinic.models import OpeningHours, Practitioner
 
 from . import workflow
+from .courses import online as online_course
 from .forms import BookingForm, ChoicesForm, MoveForm
 from .models import Booking, Closure, Service, VisitType
 from .notifications import reminders
@@ -146,9 +147,15 @@ def request_view(request):
         # A double click or the back button resubmitted a request that was already saved.
         return redirect("booking:manage", token=existing.manage_token())
 
+    course_plan = None
     if form.is_bot():
         over_rate_limit(request)  # a bot's attempt counts too
         form.add_error(None, _("Sorry, we couldn't accept this request. Please try again or call us."))
+    elif form.is_valid() and form.wants_course() and (course_plan := online_course.plan_for(form)) is None:
+        form.add_error("slot", slot_taken_message())
+    elif course_plan is not None and request.POST.get("action") != online_course.BOOK_COURSE:
+        # A course: first the dates to take or skip; nothing is saved yet.
+        return online_course.review_page(request, form, course_plan)
     elif form.is_valid():
         # Counted before the save (increment, then compare): concurrent requests cannot all pass.
         if over_rate_limit(request):
@@ -163,7 +170,10 @@ def request_view(request):
                 None, _("This form has already been sent. To make another request, open the booking page again.")
             )
         else:
-            booking = _save(request, form)
+            booking = online_course.save(request, form, course_plan) if course_plan else _save(request, form)
+            if isinstance(booking, HttpResponse):
+                form.release_started_token()  # the dates again (one was just taken): the form may be sent again
+                return booking
             if booking:
                 # Nothing after the commit can fail this answer: no session (database) write, no email;
                 # the thank-you flag rides in a short-lived signed cookie.

@@ -155,8 +155,13 @@ def request_booking(
     request_key=None,
     now=None,
     signed_in: SignedIn | None = None,
+    honour_holds=True,
+    note=None,
 ):
     """Save a patient's request for a free slot (one transaction) and queue its emails.
+
+    A time held for a waiting patient is not free online (`honour_holds`); claiming that offer books it
+    with holds ignored (booking/waitlist/offers.py), under the same database constraint.
 
     The per-email cap is counted inside the same transaction, under a lock on the normalised address,
     so concurrent requests with one address cannot all see "under the cap" and all be saved. Signed in,
@@ -172,7 +177,7 @@ def request_booking(
         open_count = Booking.objects.active().filter(email_key=email_key, start__gte=now).count()
         if open_count >= settings.BOOKING_MAX_OPEN_PER_EMAIL:
             raise TooManyOpen
-        candidates = free_at(service, visit_type, location, practitioner, start, now=now)
+        candidates = free_at(service, visit_type, location, practitioner, start, now=now, honour_holds=honour_holds)
         if not candidates:
             raise SlotTaken(why_not_bookable(service, visit_type, location, practitioner, start, now=now))
         end = start + service.duration
@@ -220,7 +225,7 @@ def request_booking(
         }
         booking = _hold_slot(fields, candidates)
         # History and emails are written with one INSERT each (a request is the busiest write on the site).
-        events = [event(booking, by=by, from_status="", to_status=BookingStatus.REQUESTED, note=requested_note)]
+        events = [event(booking, by=by, from_status="", to_status=BookingStatus.REQUESTED, note=note or requested_note)]
         if status == BookingStatus.CONFIRMED:
             events.append(
                 event(
@@ -242,11 +247,11 @@ def request_booking(
     return booking
 
 
-def _send_intake_form(booking):
+def _send_intake_form(booking, *, email=True):
     """A confirmed first visit of a kind gets its health questionnaire (booking/intake/sending.py)."""
     from .intake.sending import queue_form_if_needed
 
-    queue_form_if_needed(booking)
+    queue_form_if_needed(booking, email=email)
 
 
 def _locked(booking):
@@ -304,6 +309,50 @@ def change_status(booking, to_status, *, by, note="", telehealth_url=None, now=N
     return booking
 
 
+def arrival_label(booking):
+    """ "Arrived 9:52" on the clinic's clock, or "" before the patient arrived."""
+    if not booking.arrived_at:
+        return ""
+    return _("Arrived %(time)s") % {"time": datetimes.local_label(booking.arrived_at, "G:i")}
+
+
+def may_arrive(booking, now=None):
+    """Staff can mark a patient arrived for an active booking from the start of the visit's day (clinic time)."""
+    now = now or timezone.now()
+    return (
+        booking.is_active
+        and not booking.arrived_at
+        and datetimes.local_date(now) >= datetimes.local_date(booking.start)
+    )
+
+
+@retry_lost_races
+def mark_arrived(booking, *, by, now=None, version=None):
+    """Record that the patient arrived: once per booking, however many presses, tabs or instances.
+
+    Under the row lock, a booking already marked arrived raises Unchanged (saying when), so a double press
+    or a colleague's press on another screen records one event. A form made from an earlier version of the
+    booking raises Stale. No email: arriving is for the front desk and the practitioner.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        booking = _locked(booking)
+        if booking.arrived_at:
+            raise Unchanged(_("The patient was already marked arrived (%(when)s).") % {"when": arrival_label(booking)})
+        _check_version(booking, version)
+        if not booking.is_active:
+            raise NotAllowed(
+                _("A %(status)s booking cannot be marked arrived.") % {"status": booking.get_status_display().lower()}
+            )
+        if not may_arrive(booking, now):
+            raise NotAllowed(_("This appointment is on a later day."))
+        booking.arrived_at = now
+        booking.version += 1
+        booking.save(update_fields=["arrived_at", "version", "updated"])
+        record(booking, by=by, from_status=booking.status, to_status=booking.status, note=arrival_label(booking))
+    return booking
+
+
 @retry_lost_races(give_up=lambda: SlotTaken())
 def reschedule(booking, new_start, *, by, note="", now=None, version=None):
     """Move an active booking to another free slot with the same practitioner (or any, for patients).
@@ -330,6 +379,7 @@ def reschedule(booking, new_start, *, by, note="", now=None, version=None):
             new_start,
             now=now,
             exclude_booking=booking.pk,
+            honour_holds=by == PATIENT,
         )
         if booking.practitioner_id not in free:
             if by in PATIENTS:
@@ -487,4 +537,7 @@ def _book_by_phone(
         if email_patient and patient.email:
             emails.queue_with_calendar(emails.Kind.CONFIRMATION, booking)
         reminders.plan(booking, now)
+        # Confirmed at once, so a first visit's form goes out as with any confirmation (by email only when
+        # the confirmation is emailed too).
+        _send_intake_form(booking, email=email_patient)
     return booking

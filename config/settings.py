@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "clinic",
     "articles",
     "booking",
+    "booking.waitlist",
     "booking.intake",
 ]
 
@@ -238,6 +239,7 @@ CLINIC_NOTIFY_EMAIL = os.environ.get("CLINIC_NOTIFY_EMAIL", "")
 # Booking rules (hours/days); see README "Booking".
 BOOKING_MIN_NOTICE_HOURS = env_int("BOOKING_MIN_NOTICE_HOURS", 12)
 BOOKING_HORIZON_DAYS = env_int("BOOKING_HORIZON_DAYS", 60)
+BOOKING_COURSE_HORIZON_DAYS = env_int("BOOKING_COURSE_HORIZON_DAYS", 366)  # the last visit of a course, at most
 BOOKING_CANCEL_NOTICE_HOURS = env_int("BOOKING_CANCEL_NOTICE_HOURS", 24)
 BOOKING_LINK_DAYS_AFTER = env_int("BOOKING_LINK_DAYS_AFTER", 30)  # the patient's link stops working after this
 BOOKING_RATE_LIMIT = env_int("BOOKING_RATE_LIMIT", 5)  # requests per client address per hour
@@ -268,6 +270,13 @@ WORKER_POLL_SECONDS = env_float("WORKER_POLL_SECONDS", 2)  # fractions too, e.g.
 # the visit instead (0 = no late reminder).
 BOOKING_REMINDER_HOUR = env_int("BOOKING_REMINDER_HOUR", 18)
 BOOKING_LATE_REMINDER_HOURS = env_int("BOOKING_LATE_REMINDER_HOURS", 2)
+# The waitlist (README "Waitlist"): an offered time is held for the patient this long; a time freed by a change
+# to a practitioner's bookings waits this long before it is offered (a cancel-and-rebook is not offered away);
+# at most this many waiting entries per email address; joins per client address per hour.
+WAITLIST_HOLD_MINUTES = env_int("WAITLIST_HOLD_MINUTES", 15)
+WAITLIST_PAUSE_MINUTES = env_int("WAITLIST_PAUSE_MINUTES", 2)
+WAITLIST_MAX_PER_EMAIL = env_int("WAITLIST_MAX_PER_EMAIL", 3)
+WAITLIST_RATE_LIMIT = env_int("WAITLIST_RATE_LIMIT", 5)
 
 # --- Proxies and security headers ------------------------------------------------------------------------------------
 # Our own reverse proxies / load balancers (addresses or networks, comma-separated). X-Forwarded-For and

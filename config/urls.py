@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("clinic.urls")),
     path("", include("articles.urls")),
     path("", include("booking.urls")),
+    path("", include("booking.waitlist.urls")),
     path("", include("booking.intake.urls")),
 ]
 

@@ -19,8 +19,10 @@ from clinic import phones
 from clinic.datetimes import clinic_tz, local_label, local_midnight, zone_label
 
 from ..models import BookingEvent, BulkAccess
+from ..workflow import arrival_label
 from .audit import record_booking_read, record_bulk_read, shown
 from .common import ReadOnlyMixin
+from .courses import CourseAdminMixin, course_actions, course_summary
 from .export import ExportMixin
 from .frontdesk import FRONT_DESK_ACTIONS, FrontDeskActionsMixin, available_actions, shown_version_field
 from .phone import PhoneBookingMixin
@@ -96,7 +98,9 @@ class BookingEventInline(ReadOnlyMixin, admin.TabularInline):
         return request.user.has_perm("booking.view_booking")
 
 
-class BookingAdmin(PhoneBookingMixin, FrontDeskActionsMixin, ScheduleMixin, ExportMixin, admin.ModelAdmin):
+class BookingAdmin(
+    PhoneBookingMixin, FrontDeskActionsMixin, CourseAdminMixin, ScheduleMixin, ExportMixin, admin.ModelAdmin
+):
     list_display = [
         "reference",
         "start_local",
@@ -162,10 +166,12 @@ class BookingAdmin(PhoneBookingMixin, FrontDeskActionsMixin, ScheduleMixin, Expo
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, obj):
         # The row also carries the version it shows, so a list action never acts on a changed booking.
+        arrived = arrival_label(obj)
         return format_html(
-            '<span class="booking-status booking-status--{}">{}</span><input type="hidden" name="{}" value="{}">',
+            '<span class="booking-status booking-status--{}">{}</span>{}<input type="hidden" name="{}" value="{}">',
             obj.status,
             obj.get_status_display(),
+            format_html(' <span class="booking-arrived">{}</span>', arrived) if arrived else "",
             shown_version_field(obj.pk),
             obj.version,
         )
@@ -173,6 +179,10 @@ class BookingAdmin(PhoneBookingMixin, FrontDeskActionsMixin, ScheduleMixin, Expo
     @admin.display(description=_("when"))
     def when_display(self, obj):
         return f"{local_label(obj.start, 'l j F Y, H:i')}–{local_label(obj.end, 'H:i')} {zone_label()}"
+
+    @admin.display(description=_("course of treatment"))
+    def course_display(self, obj):
+        return course_summary(obj)
 
     def get_search_results(self, request, queryset, search_term):
         results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
@@ -202,6 +212,8 @@ class BookingAdmin(PhoneBookingMixin, FrontDeskActionsMixin, ScheduleMixin, Expo
 
     def get_fieldsets(self, request, obj=None):
         main = ["reference", "status_badge", "when_display", "service", "visit_type", "location", "practitioner"]
+        if obj is not None and obj.course_id:
+            main.append("course_display")
         fieldsets = [(_("Appointment"), {"fields": main})]
         if request.user.has_perm("booking.view_booking"):
             fieldsets.append((_("Patient"), {"fields": PATIENT_FIELDS}))
@@ -219,7 +231,7 @@ class BookingAdmin(PhoneBookingMixin, FrontDeskActionsMixin, ScheduleMixin, Expo
         booking = self.get_object(request, object_id)
         extra_context = dict(extra_context or {})
         if booking is not None and self.has_change_permission(request, booking):
-            extra_context["booking_actions"] = available_actions(booking)
+            extra_context["booking_actions"] = available_actions(booking) + course_actions(booking)
         response = super().change_view(request, object_id, form_url, extra_context=extra_context)
         if booking is not None and request.method == "GET" and shown(response):
             record_booking_read(request, booking)  # only a page that was shown; never a 403 or a redirect
@@ -237,10 +249,16 @@ class BookingAdmin(PhoneBookingMixin, FrontDeskActionsMixin, ScheduleMixin, Expo
         return [
             path("schedule/day/", wrap(self.schedule_day_view), name="booking_booking_schedule_day"),
             path("schedule/week/", wrap(self.schedule_week_view), name="booking_booking_schedule_week"),
+            # Only CSS classes, the same for everyone: served without a sign-in.
+            path("schedule/grid.css", self.schedule_css_view, name="booking_booking_schedule_css"),
             path("export/", wrap(self.export_view), name="booking_booking_export"),
             path("<path:object_id>/do/<str:action>/", wrap(self.transition_view), name="booking_booking_transition"),
             path("<path:object_id>/confirm/", wrap(self.confirm_view), name="booking_booking_confirm"),
             path("<path:object_id>/decline/", wrap(self.decline_view), name="booking_booking_decline"),
             path("<path:object_id>/reschedule/", wrap(self.reschedule_view), name="booking_booking_reschedule"),
+            path("<path:object_id>/course/", wrap(self.course_view), name="booking_booking_course"),
+            path(
+                "<path:object_id>/course/cancel/", wrap(self.course_cancel_view), name="booking_booking_course_cancel"
+            ),
             *super().get_urls(),
         ]

@@ -13,6 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -21,7 +22,18 @@ from clinic.datetimes import clinic_tz, local_date, local_label
 from ..forms import MoveForm
 from ..models import BookingStatus
 from ..scheduling.picker import move_picker
-from ..workflow import NotAllowed, SlotTaken, Stale, Unchanged, change_status, posted_version, reschedule
+from ..workflow import (
+    NotAllowed,
+    SlotTaken,
+    Stale,
+    Unchanged,
+    arrival_label,
+    change_status,
+    mark_arrived,
+    may_arrive,
+    posted_version,
+    reschedule,
+)
 from .common import change_url
 from .forms import DeclineForm, VideoLinkForm
 
@@ -103,6 +115,9 @@ def available_actions(booking, now=None):
     now = now or timezone.now()
     pk = booking.pk
     actions = []
+    if may_arrive(booking, now):
+        url = reverse("admin:booking_booking_transition", args=[pk, "arrive"])
+        actions.append(_button(_("Mark arrived"), url, "post", "primary"))
     if booking.can_become(BookingStatus.CONFIRMED):
         if needs_video_link(booking):
             url = reverse("admin:booking_booking_confirm", args=[pk])
@@ -182,10 +197,12 @@ class FrontDeskActionsMixin:
     # Pages behind the buttons ------------------------------------------------------------------
 
     def transition_view(self, request, object_id, action):
-        """POST from a button on the booking page: confirm, cancel, complete, no-show."""
+        """POST from a button on the booking page: confirm, cancel, complete, no-show, arrived."""
         booking = self.booking_for_change(request, object_id)
         if request.method != "POST":
             return redirect(change_url(booking))
+        if action == "arrive":
+            return self.arrive(request, booking)
         if action == "decline":
             return redirect("admin:booking_booking_decline", booking.pk)
         to_status = DIRECT_ACTIONS.get(action)
@@ -206,6 +223,20 @@ class FrontDeskActionsMixin:
         else:
             messages.success(request, done_message(to_status, [booking.reference]))
         return redirect(change_url(booking))
+
+    def arrive(self, request, booking):
+        """Mark the patient arrived (from the booking's page or its block on the calendar), then go back there."""
+        try:
+            booking = mark_arrived(booking, by=request.user, version=posted_version(request.POST))
+        except (NotAllowed, Stale, Unchanged) as exc:
+            self.not_changed(request, booking, exc)
+        else:
+            self.log_change(request, booking, gettext("Marked arrived"))
+            messages.success(request, f"{booking.reference}: {arrival_label(booking)}")
+        back = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure()):
+            back = change_url(booking)
+        return redirect(back)
 
     def confirm_view(self, request, object_id):
         """Confirm a booking; for telehealth without a video room, ask for the video link first."""

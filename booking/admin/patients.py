@@ -24,6 +24,7 @@ from clinic import phones
 from clinic.datetimes import local_label
 
 from .. import patients
+from ..intake.access import forms_on_patient_page
 from ..models import Booking, BulkAccess, Patient, PatientAccess
 from .audit import record_bulk_read, shown
 from .common import ReadOnlyMixin, change_url
@@ -219,6 +220,8 @@ class PatientAdmin(admin.ModelAdmin):
             "past_visits": past,
             "past_more": bookings.filter(start__lt=now).count() > len(past),
             "visit_counts": patients.visit_counts(patient, now),
+            # Whether the intake form is complete, never an answer; the link only for those who may read it.
+            "intake_forms": forms_on_patient_page(request.user, patient),
         }
         if self.has_book_permission(request) and patient.anonymised_at is None:
             context["book_url"] = reverse("admin:booking_booking_add") + "?" + urlencode({"patient": patient.pk})

@@ -40,8 +40,11 @@ from .schedule import front_desk_index_context
 
 def without_patient_links(text):
     """An email's text with every patient link (view, cancel, move) replaced by a placeholder."""
-    prefix = reverse("booking:manage", kwargs={"token": "TOKEN"}).split("TOKEN")[0]
-    pattern = re.compile(r"\S*" + re.escape(prefix) + r"\S*")
+    prefixes = [
+        reverse(name, kwargs={"token": "TOKEN"}).split("TOKEN")[0]
+        for name in ("booking:manage", "waitlist:offer", "waitlist:leave")
+    ]
+    pattern = re.compile(r"\S*(?:" + "|".join(re.escape(p) for p in prefixes) + r")\S*")
     return pattern.sub(gettext("[the patient's own link, not shown to staff]"), text)
 
 

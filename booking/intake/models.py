@@ -1,6 +1,7 @@
 """Intake forms and the health records they produce.
 
-An IntakeForm is one questionnaire sent for a booking (a patient's first visit of a kind); the patient's
+An IntakeForm is one questionnaire sent for a booking (a patient's first visit of a kind) and belongs to that
+booking's Patient; the patient's
 unfinished answers are kept on it as an encrypted draft. Each submission freezes an IntakeRecord: the answers,
 a copy of the questions as asked, the form and consent versions, the signer, the time and the language. A
 change later is a new record (number 2, 3…), earlier ones are kept unchanged. Answers, drafts and flags are
@@ -21,11 +22,6 @@ from . import crypto
 from .questionnaires import Kind, by_key
 
 
-def same_patient(booking):
-    """Every booking of the person `booking` is for (the one place that says who "the patient" is)."""
-    return Booking.objects.filter(email_key=booking.email_key, patient_name__iexact=booking.patient_name)
-
-
 class FormStatus(models.TextChoices):
     SENT = "sent", _("Sent, not started")
     DRAFT = "draft", _("Started, not finished")
@@ -33,8 +29,13 @@ class FormStatus(models.TextChoices):
 
 
 class IntakeFormQuerySet(models.QuerySet):
+    # A form belongs to the patient of the booking it was sent for (Booking.patient): merging two patient
+    # records moves the bookings, and with them the forms and records.
+    def of_patients(self, patient_ids):
+        return self.filter(booking__patient_id__in=patient_ids)
+
     def for_patient_of(self, booking):
-        return self.filter(booking__in=same_patient(booking))
+        return self.of_patients([booking.patient_id])
 
     def open(self):
         return self.exclude(status=FormStatus.COMPLETE)

@@ -1,7 +1,9 @@
 """How long health records are kept: settings.HEALTH_RECORD_RETENTION_YEARS (default 10) after the patient's
-last visit or, for a patient seen as a child, after their 18th birthday, whichever is later. purge_bookings
-leaves every booking of such a patient alone until then; `health_records_past_retention` lists the rest for
-the privacy officer. Nothing here deletes a record: destruction is the privacy officer's decision."""
+last visit or, for a patient seen as a child, after their 18th birthday, whichever is later. The patient is
+the Patient record of the booking the form was sent for; purge_bookings leaves that patient and every booking
+of theirs alone until then (others sharing the email address are purged as usual);
+`health_records_past_retention` lists the rest for the privacy officer. Nothing here deletes a record:
+destruction is the privacy officer's decision."""
 
 from dataclasses import dataclass
 from datetime import date
@@ -34,12 +36,10 @@ class Retention:
 
 def _last_visit():
     visits = (
-        Booking.objects.filter(
-            email_key=OuterRef("booking__email_key"), patient_name__iexact=OuterRef("booking__patient_name")
-        )
+        Booking.objects.filter(patient_id=OuterRef("booking__patient_id"))
         .exclude(status__in=NOT_VISITS)
         .order_by()
-        .values("email_key")
+        .values("patient_id")
         .annotate(last=Max("start"))
         .values("last")[:1]
     )
@@ -51,7 +51,7 @@ def retention_of_forms(queryset=None):
     years = settings.HEALTH_RECORD_RETENTION_YEARS
     forms = (queryset or IntakeForm.objects.all()).filter(records__isnull=False).distinct()
     out = []
-    for form in forms.select_related("booking").annotate(last_visit=_last_visit()):
+    for form in forms.select_related("booking__patient").annotate(last_visit=_last_visit()):
         last = timezone.localdate(form.last_visit or form.booking.start)
         start = last
         dob = date_of_birth_on_file(form)
@@ -66,8 +66,8 @@ def past_retention(today=None):
     return [r for r in retention_of_forms() if r.keep_until <= today]
 
 
-def email_keys_still_kept(today=None):
-    """The mailboxes of patients whose health records are within retention: purge_bookings skips their
-    bookings (a family sharing the address is kept too: never too early, sometimes later)."""
+def patients_still_kept(today=None):
+    """The ids of the patients whose health records are within retention: purge_bookings skips them and their
+    bookings."""
     today = today or timezone.localdate()
-    return {r.form.booking.email_key for r in retention_of_forms() if r.keep_until > today}
+    return {r.form.booking.patient_id for r in retention_of_forms() if r.keep_until > today}

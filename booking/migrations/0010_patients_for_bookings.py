@@ -118,8 +118,10 @@ def drop_search_index(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [("booking", "0009_patients")]
 
+    # The index first: PostgreSQL refuses CREATE INDEX on a table with pending (deferred) foreign-key checks,
+    # which the patients written below would leave until the end of this migration's transaction.
     operations = [
-        migrations.RunPython(give_bookings_patients, migrations.RunPython.noop),
-        migrations.RunPython(grant_patient_permissions, migrations.RunPython.noop),
         migrations.RunPython(add_search_index, drop_search_index),
+        migrations.RunPython(grant_patient_permissions, migrations.RunPython.noop),
+        migrations.RunPython(give_bookings_patients, migrations.RunPython.noop),
     ]

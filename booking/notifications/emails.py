@@ -24,8 +24,8 @@ from django.utils.translation import gettext as _
 from clinic import datetimes
 from clinic.facts import get_facts
 
-from ..models import Booking, OutboxEmail
-from .ics import booking_ics
+from ..models import Booking, BookingStatus, OutboxEmail
+from .ics import booking_ics, calendar_file
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +40,13 @@ class Kind:
     MOVED = "moved"
     MOVED_NOTICE = "moved_notice"
     REMINDER = "reminder"
+    # A course of treatment: one email for all its visits (booking/courses/).
+    COURSE_BOOKED = "course_booked"
+    COURSE_REQUESTED = "course_requested"
+    NEW_COURSE_REQUEST = "new_course_request"
+    COURSE_CANCELLED = "course_cancelled"
+    WAITLIST_JOINED = "waitlist_joined"
+    WAITLIST_OFFER = "waitlist_offer"
     SIGN_IN_CODE = "sign_in_code"  # written by booking.visits.codes; no booking
     INTAKE_FORM = "intake_form"
 
@@ -55,6 +62,10 @@ def _subjects():
         Kind.MOVED: _("Your new appointment time – %(ref)s"),
         Kind.MOVED_NOTICE: _("Booking %(ref)s was moved by the patient"),
         Kind.REMINDER: _("Reminder: your appointment on %(when)s – %(ref)s"),
+        Kind.COURSE_BOOKED: _("Your course of appointments is booked – from %(when)s"),
+        Kind.COURSE_REQUESTED: _("We have your request for a course of appointments – from %(when)s"),
+        Kind.NEW_COURSE_REQUEST: _("New request for a course of appointments from %(when)s"),
+        Kind.COURSE_CANCELLED: _("Appointments of your course are cancelled – from %(when)s"),
         Kind.INTAKE_FORM: _("A form is ready before your visit – %(ref)s"),
     }
 
@@ -71,12 +82,18 @@ def kind_labels():
         Kind.MOVED: _("New time (to patient)"),
         Kind.MOVED_NOTICE: _("Patient moved (to front desk)"),
         Kind.REMINDER: _("Reminder (to patient)"),
+        Kind.COURSE_BOOKED: _("Course booked, every date (to patient)"),
+        Kind.COURSE_REQUESTED: _("Course requested, every date (to patient)"),
+        Kind.NEW_COURSE_REQUEST: _("New course request (to front desk)"),
+        Kind.COURSE_CANCELLED: _("Course visits cancelled (to patient)"),
+        Kind.WAITLIST_JOINED: _("On the waitlist (to patient)"),
+        Kind.WAITLIST_OFFER: _("Waitlist offer of a free time (to patient)"),
         Kind.SIGN_IN_CODE: _("Sign-in code (to patient)"),
         Kind.INTAKE_FORM: _("Form ready (to patient)"),
     }
 
 
-STAFF_KINDS = {Kind.NEW_REQUEST, Kind.CANCELLED_NOTICE, Kind.MOVED_NOTICE}
+STAFF_KINDS = {Kind.NEW_REQUEST, Kind.CANCELLED_NOTICE, Kind.MOVED_NOTICE, Kind.NEW_COURSE_REQUEST}
 
 
 def clinic_address():
@@ -153,12 +170,44 @@ def booking_as_queued(email):
     return booking
 
 
+def course_row(kind, visits, *, cancelled=(), calendar=NO_CALENDAR):
+    """The one outbox row about several visits of a course (not saved): every date in the text, and with a
+    calendar, one event per visit (each with its booking's own UID, so a later change to one visit updates
+    only that event). With `cancelled`, the calendar removes those visits and the text lists the rest."""
+    about = list(cancelled) or list(visits)
+    row = outbox_row(kind, about[0], calendar=calendar)
+    row.context["visits"] = [{"id": b.pk, **snapshot(b)["booking"]} for b in visits]
+    row.context["cancelled"] = [{"id": b.pk, **snapshot(b)["booking"]} for b in cancelled]
+    return row
+
+
+def _visits_as_queued(snapshots):
+    """The course's visits as they were when the email was queued (copies in memory)."""
+    rows = Booking.objects.select_related("service", "practitioner", "location").in_bulk([s["id"] for s in snapshots])
+    visits = []
+    for fields in snapshots:
+        booking = rows.get(fields["id"])
+        if booking is None:
+            continue
+        for name, value in fields.items():
+            if name != "id":
+                setattr(booking, name, parse_datetime(value) if name in DATETIME_FIELDS else value)
+        visits.append(booking)
+    return visits
+
+
 def render(email):
     """(body, ics) for an outbox row queued with a snapshot; None when its booking no longer exists."""
     booking = booking_as_queued(email)
     if booking is None:
         return None
+    visits = _visits_as_queued(email.context.get("visits", []))
+    cancelled = _visits_as_queued(email.context.get("cancelled", []))
+    for visit in visits:
+        visit.link = settings.SITE_URL + visit.patient_url()  # each visit keeps its own private link
     context = {
+        "visits": visits,
+        "cancelled": cancelled,
         "booking": booking,
         "clinic": get_facts(),
         "note": email.context.get("note", ""),
@@ -169,7 +218,14 @@ def render(email):
     }
     body = render_to_string(f"booking/email/{email.kind}.txt", context)
     calendar = email.context.get("calendar", NO_CALENDAR)
-    ics = booking_ics(booking, cancel=calendar == CALENDAR_CANCEL) if calendar else ""
+    if calendar == CALENDAR_CANCEL and cancelled:
+        ics = calendar_file(cancelled, cancel=True)
+    elif calendar and visits:
+        # Only confirmed visits go into the patient's calendar (a requested one waits for its confirmation).
+        confirmed = [visit for visit in visits if visit.status == BookingStatus.CONFIRMED]
+        ics = calendar_file(confirmed) if confirmed else ""
+    else:
+        ics = booking_ics(booking, cancel=calendar == CALENDAR_CANCEL) if calendar else ""
     return body, ics
 
 

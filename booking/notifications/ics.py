@@ -14,13 +14,27 @@ from clinic import datetimes
 
 
 def booking_ics(booking, *, cancel=False):
+    return calendar_file([booking], cancel=cancel)
+
+
+def calendar_file(bookings, *, cancel=False):
+    """One calendar file with an event per booking (a course's visits share one file, one UID each)."""
     tz = datetimes.clinic_tz()
     cal = Calendar()
     cal.add("prodid", "-//Clinic booking//EN")
     cal.add("version", "2.0")
     cal.add("method", "CANCEL" if cancel else "PUBLISH")
-    event = Event()
     host = settings.SITE_URL.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0] or "clinic.local"
+    for booking in bookings:
+        cal.add_component(_event(booking, cancel, host, tz))
+    # Only the rules around the appointments: a VTIMEZONE back to 1970 would bloat every email.
+    days = [booking.start.astimezone(tz).date() for booking in bookings]
+    cal.add_missing_timezones(first_date=min(days) - timedelta(days=366), last_date=max(days) + timedelta(days=366))
+    return cal.to_ical().decode("utf-8")
+
+
+def _event(booking, cancel, host, tz):
+    event = Event()
     event.add("uid", f"booking-{booking.reference}@{host}")
     event.add("sequence", booking.ics_sequence)
     event.add("dtstamp", timezone.now())
@@ -34,8 +48,4 @@ def booking_ics(booking, *, cancel=False):
         event.add("description", f"Video link: {link}" if link else "Video link to follow by email.")
     elif booking.location:
         event.add("location", f"{booking.location.name}, {booking.location.one_line}")
-    cal.add_component(event)
-    # Only the rules around the appointment: a VTIMEZONE back to 1970 would bloat every email.
-    day = booking.start.astimezone(tz).date()
-    cal.add_missing_timezones(first_date=day - timedelta(days=366), last_date=day + timedelta(days=366))
-    return cal.to_ical().decode("utf-8")
+    return event

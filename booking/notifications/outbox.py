@@ -35,6 +35,14 @@ RETRYABLE = (OutboxStatus.PENDING, OutboxStatus.FAILED)
 # Emails whose text is a secret (booking.visits.codes): the worker erases it from the row once sent.
 SECRET_KINDS = {"sign_in_code"}
 
+# Per kind of email: a check, made just before sending, that the email still says something true (a reminder
+# for a booking since moved or cancelled, a waitlist offer since taken or expired). False: not sent.
+_still_wanted = {REMINDER: still_wanted}
+
+
+def register_still_wanted(kind, check):
+    _still_wanted[kind] = check
+
 
 def lease():
     return timedelta(seconds=settings.EMAIL_CLAIM_LEASE_SECONDS)
@@ -132,13 +140,15 @@ def build_message(email):
 
 def deliver(email, now=None):
     """Send one claimed row and record the outcome on it, holding its claim meanwhile. Never raises; returns
-    True when sent, False when it failed, None when there was nothing to send (a reminder no longer wanted, a
-    deleted booking) or the claim was lost while sending (then the row is not marked sent, and it is logged)."""
+    True when sent, False when it failed, None when there was nothing to send (a reminder no longer wanted, an
+    offer that has ended, a deleted booking) or the claim was lost while sending (then the row is not marked
+    sent, and it is logged)."""
+    check = _still_wanted.get(email.kind)
     attempts = email.attempts + 1
     error = None
     with ClaimHold(email) as hold:
-        if email.kind == REMINDER and not still_wanted(email):
-            wanted = False  # moved or cancelled since it was planned
+        if check is not None and not check(email):
+            wanted = False  # a reminder moved or cancelled since it was planned; an offer that has ended
         elif not email.body and email.context.get("booking") and not _write_text(email):
             wanted = False  # its booking was deleted before the worker came to it: nobody to write about
         else:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from clinic import caching, datetimes
 
 from ..models import Booking, Closure, TimeOff, VisitType, WorkingHours
+from ..waitlist.models import WaitlistOffer
 from .engine import Interval, WeeklyHours, slots_by_practitioner, working_windows
 
 _ONE_DAY = timedelta(days=1)
@@ -59,6 +60,7 @@ def slots_for(
     exclude_booking: int | None = None,
     use_cache: bool = True,
     staff: bool = False,
+    honour_holds: bool = True,
 ) -> dict[datetime, list[int]]:
     """Free starts (UTC) -> ids of practitioners free then, for a service and visit type.
 
@@ -68,9 +70,22 @@ def slots_for(
     What patients browse comes from the shared cache (keyed on a version that every change to
     bookings, hours, time off, closures or services replaces). Saving a booking never uses this: it checks
     the one chosen start against the database (booking/scheduling/slotcheck.py), which has the last word on overlaps.
+
+    Times held for a waiting patient (booking/waitlist) are left out unless `honour_holds` is False or `staff`
+    (the front desk may book a held time by phone; the offer is then void).
     """
-    if not use_cache or now is not None or exclude_booking or staff:
-        return _compute_slots(service, visit_type, location, practitioner, day, now, exclude_booking, staff=staff)
+    if not use_cache or now is not None or exclude_booking or staff or not honour_holds:
+        return _compute_slots(
+            service,
+            visit_type,
+            location,
+            practitioner,
+            day,
+            now,
+            exclude_booking,
+            staff=staff,
+            honour_holds=honour_holds and not staff,
+        )
     now = timezone.now()
     key = "booking:slots:{}:{}:{}:{}:{}:{}".format(
         availability_version(),
@@ -99,8 +114,11 @@ def hours_at_place(hours_qs, visit_type, location):
     return hours_qs.filter(location__isnull=False)
 
 
-def _compute_slots(service, visit_type, location, practitioner, day, now, exclude_booking=None, *, staff=False):
+def _compute_slots(
+    service, visit_type, location, practitioner, day, now, exclude_booking=None, *, staff=False, honour_holds=True
+):
     """slots_for without the cache: the handful of queries, then the engine."""
+    now = now or timezone.now()
     tz = datetimes.clinic_tz()
     not_before, not_after = booking_window(now, staff=staff)
     if not service.is_active or not service.offers(visit_type):
@@ -137,6 +155,12 @@ def _compute_slots(service, visit_type, location, practitioner, day, now, exclud
         practitioner_id__in=pids, start__lt=range_end, end__gt=range_start
     ).values_list("practitioner_id", "start", "end"):
         busy.setdefault(pid, []).append((start, end))
+    if honour_holds:
+        held = WaitlistOffer.objects.holding(now).filter(
+            practitioner_id__in=pids, start__lt=range_end, blocked_until__gt=range_start
+        )
+        for pid, start, until in held.values_list("practitioner_id", "start", "blocked_until"):
+            busy.setdefault(pid, []).append((start, until))
 
     return slots_by_practitioner(
         windows,

@@ -8,6 +8,9 @@ date, and the value of each time is the exact start that gets saved.
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.urls import reverse
+from django.utils.http import urlencode
+
 from clinic import datetimes
 
 from ..forms import decode_slot, encode_slot, parse_date
@@ -34,6 +37,7 @@ class Picker:
     chosen_slot: str = ""
     telehealth: bool = False
     alternatives: list = field(default_factory=list)  # (label, url) when nothing is free
+    waitlist_url: str = ""  # join the waitlist with the same choices, when no time suits
 
     @property
     def any_free(self):
@@ -80,10 +84,21 @@ def build_picker(choices, *, first=None, slot=None):
     practitioner = data.get("practitioner")
     free = slots_for(service, visit_type, data.get("location"), practitioner)
     picker.ready = True
+    picker.waitlist_url = waitlist_url(service, visit_type, data.get("location"), practitioner)
     picker.days, picker.earlier, picker.later = page_of_days(free.keys(), first=first, slot=slot)
     if not picker.days:
         picker.alternatives = alternatives(service, visit_type, data.get("location"), practitioner)
     return picker
+
+
+def waitlist_url(service, visit_type, location, practitioner):
+    """The waitlist's join page, prefilled with the choices the patient made on the booking page."""
+    params = {"service": service.slug, "visit": visit_type}
+    if location is not None and visit_type != VisitType.TELEHEALTH:
+        params["location"] = location.pk
+    if practitioner is not None:
+        params["practitioner"] = practitioner.slug
+    return reverse("waitlist:join") + "?" + urlencode(params)
 
 
 def alternatives(service, visit_type, location, practitioner):

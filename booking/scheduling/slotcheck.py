@@ -20,6 +20,7 @@ from clinic import datetimes
 from clinic.models import Practitioner
 
 from ..models import ACTIVE_STATUSES, Booking, Closure, Service, TimeOff, VisitType, WorkingHours
+from ..waitlist.models import OfferStatus, WaitlistOffer
 from .availability import booking_window, hours_at_place
 from .engine import WeeklyHours, free_slots, working_windows
 
@@ -82,30 +83,45 @@ UNION ALL
 SELECT practitioner_id, start, "end" FROM {TimeOff._meta.db_table}
  WHERE practitioner_id = ANY(%(pids)s) AND start < %(until)s AND "end" > %(start)s
 """  # noqa: S608  (table names come from the models; every value is a parameter)
+# For online booking, times held for a waiting patient (booking/waitlist) are busy too: one more branch of
+# the same statement, so honouring holds costs no extra round trip.
+HELD_SQL_POSTGRESQL = f"""
+UNION ALL
+SELECT practitioner_id, start, blocked_until FROM {WaitlistOffer._meta.db_table}
+ WHERE status = %(offered)s AND expires_at > %(now)s AND practitioner_id = ANY(%(pids)s)
+   AND start < %(until)s AND blocked_until > %(start)s
+"""  # noqa: S608  (table names come from the models; every value is a parameter)
 
 
-def _busy_rows(pids, start, until, exclude_booking):
+def _busy_rows(pids, start, until, exclude_booking, held_at=None):
     if connection.vendor == "postgresql":
         params = {"active": tuple(str(s) for s in ACTIVE_STATUSES), "pids": pids, "exclude": exclude_booking or 0}
+        sql = BUSY_SQL_POSTGRESQL
+        if held_at is not None:
+            sql += HELD_SQL_POSTGRESQL
+            params.update(offered=str(OfferStatus.OFFERED), now=held_at)
         with connection.cursor() as cursor:
-            cursor.execute(BUSY_SQL_POSTGRESQL, {**params, "start": start, "until": until})
+            cursor.execute(sql, {**params, "start": start, "until": until})
             return cursor.fetchall()
     bookings = Booking.objects.busy_during(pids, start, until)
     if exclude_booking:
         bookings = bookings.exclude(pk=exclude_booking)
     time_off = TimeOff.objects.filter(practitioner_id__in=pids, start__lt=until, end__gt=start)
-    # One round trip for both; the models' default orderings are not allowed inside a UNION.
-    return (
-        bookings.order_by()
-        .values_list("practitioner_id", "start", "blocked_until")
-        .union(time_off.order_by().values_list("practitioner_id", "start", "end"), all=True)
-    )
+    # One round trip for all; the models' default orderings are not allowed inside a UNION.
+    others = [time_off.order_by().values_list("practitioner_id", "start", "end")]
+    if held_at is not None:
+        held = WaitlistOffer.objects.holding(held_at).filter(
+            practitioner_id__in=pids, start__lt=until, blocked_until__gt=start
+        )
+        others.append(held.order_by().values_list("practitioner_id", "start", "blocked_until"))
+    return bookings.order_by().values_list("practitioner_id", "start", "blocked_until").union(*others, all=True)
 
 
-def _busy(pids, start, until, exclude_booking=None):
-    """Per practitioner: active bookings (with their buffers) and time off overlapping [start, until)."""
+def _busy(pids, start, until, exclude_booking=None, held_at=None):
+    """Per practitioner: active bookings (with their buffers) and time off overlapping [start, until), and
+    times held for a waiting patient at `held_at` (when given)."""
     busy = {}
-    for pid, busy_start, busy_end in _busy_rows(pids, start, until, exclude_booking):
+    for pid, busy_start, busy_end in _busy_rows(pids, start, until, exclude_booking, held_at):
         busy.setdefault(pid, []).append((busy_start, busy_end))
     return busy
 
@@ -120,11 +136,19 @@ def free_at(
     now: datetime | None = None,
     exclude_booking: int | None = None,
     staff: bool = False,
+    window: tuple[datetime, datetime] | None = None,
+    honour_holds: bool = False,
 ) -> list[int]:
     """Ids of the practitioners free to start `service` at `start`, in id order (the first is booked for
     "any practitioner"); the same answer as ``slots_for(...).get(start, [])``, from the slot's own range.
-    With ``staff``: from now rather than the minimum notice, and at any start within working hours."""
-    not_before, not_after = booking_window(now, staff=staff)
+    With ``staff``: from now rather than the minimum notice, and at any start within working hours.
+    `window` replaces the booking window (minimum notice to horizon) where another one applies: the later
+    visits of a course of treatment (booking/courses/).
+
+    With `honour_holds` (online booking by patients), a time held for a waiting patient is not free; staff
+    booking by phone leave it False and may book a held time (the offer is then void)."""
+    now = now or timezone.now()
+    not_before, not_after = window or booking_window(now, staff=staff)
     if not service.is_active or not service.offers(visit_type) or not not_before <= start <= not_after:
         return []
     tz = datetimes.clinic_tz()
@@ -146,6 +170,7 @@ def free_at(
         min(w[0] for w in windows.values()),
         max(w[1] for w in windows.values()) + service.buffer,
         exclude_booking,
+        now if honour_holds else None,
     )
     if staff:
         # Staff may book any start inside working hours (e.g. a free 10:15 clicked on the day calendar), not

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from clinic import phones
 
+from ..intake.access import forms_by_patient
 from ..models import Booking, Patient
 
 # The booking form's choice for "someone else in my family": a new record under the address, made on save.
@@ -21,6 +22,7 @@ class Record:
     patient: Patient
     upcoming: list = field(default_factory=list)
     past: list = field(default_factory=list)
+    intake_forms_shown: list = field(default_factory=list)  # their intake forms (status and link)
 
     @property
     def name(self):
@@ -68,6 +70,10 @@ def family(email_key, now=None):
             record.upcoming.append(booking)
         else:
             record.past.insert(0, booking)
+    # Each family member's health forms, for all of them in one query.
+    forms = forms_by_patient(list(records))
+    for pk, record in records.items():
+        record.intake_forms_shown = forms.get(pk, [])
     return list(records.values())
 
 

@@ -245,3 +245,28 @@ def test_ten_requests_with_one_email_against_a_cap_of_three(clinic):
     assert Booking.objects.count() == 3
     refused = [r.content.decode() for r in results if r.status_code == 200]
     assert all("already has open requests" in page for page in refused)
+
+
+def test_arrived_pressed_on_two_screens_at_once_is_recorded_once(clinic):
+    from django.urls import reverse
+
+    from tests.factories import make_booking, make_staff
+
+    start = timezone.now().replace(second=0, microsecond=0)
+    booking = make_booking(
+        clinic["booking"].practitioner, clinic["service"], start, location=clinic["location"], status="confirmed"
+    )
+    desk = make_staff("desk", superuser=True)  # transactional tests flush the groups the migration made
+    screens = [Client(), Client(), Client()]
+    for screen in screens:
+        screen.force_login(desk)
+    url = reverse("admin:booking_booking_transition", args=[booking.pk, "arrive"])
+
+    def press(screen):
+        return lambda: screen.post(url, {"version": booking.version})
+
+    results = at_once(*(press(s) for s in screens), lambda: workflow.mark_arrived(booking, by="desk"))
+    assert [r.status_code for r in results[:3]] == [302, 302, 302]
+    booking.refresh_from_db()
+    assert booking.arrived_at is not None
+    assert BookingEvent.objects.filter(booking=booking, note__startswith="Arrived").count() == 1

@@ -18,7 +18,7 @@ PASSWORD = "a-long-test-password-42"
 def no_sideways_scroll(page):
     sizes = page.evaluate(
         "() => ({scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth,"
-        " wide: [...document.querySelectorAll('.schedule__scroll, #changelist .results')]"
+        " wide: [...document.querySelectorAll('.cal, #changelist .results')]"
         ".map(e => [e.scrollWidth, e.clientWidth])})"
     )
     assert sizes["scroll"] <= sizes["client"], sizes
@@ -85,14 +85,13 @@ def test_bookings_list_shows_every_column_at_1280(desk, live_server, screenshot)
     no_sideways_scroll(page)
 
 
-def test_week_schedule_shows_every_open_day(desk, live_server):
+def test_week_calendar_shows_all_seven_days(desk, live_server):
     page = desk
     page.goto(live_server.url + "/admin/booking/booking/schedule/week/")
-    page.screenshot(path=str(screenshot_dir() / "admin-week-1280.png"))
-    headings = page.locator(".schedule-grid thead th").all_inner_texts()
-    assert any(h.lower().startswith("sat") for h in headings), headings
-    saturday = page.locator(".schedule-grid thead th", has_text=re.compile("^Sat", re.I))
-    box = saturday.bounding_box()
+    headings = page.locator(".cal-head").all_inner_texts()
+    assert len(headings) == 7 and any(h.lower().startswith("sat") for h in headings), headings
+    sunday = page.locator(".cal-head", has_text=re.compile("^Sun", re.I))
+    box = sunday.bounding_box()
     assert box["x"] + box["width"] <= 1280, box
     no_sideways_scroll(page)
 

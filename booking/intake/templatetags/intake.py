@@ -1,7 +1,9 @@
 """Template tags for intake forms, for templates outside this app:
 
 * ``{% intake_form_url booking %}`` — the full link to the booking's form (the "form is ready" email).
-* ``{% intake_forms_for booking as forms %}`` — the booking's forms for the patient's own pages (status, link).
+* ``{% intake_forms_for booking as forms %}`` — the patient's forms for their own pages (status, link): those of
+  the booking's Patient, or of a Patient, whose link still opens. A page listing several patients (/visits/)
+  calls ``booking.intake.access.forms_by_patient(ids)`` once and sets ``intake_forms`` on what it passes.
 * ``{% intake_badge booking %}`` — for a staff calendar block: "Form: complete" and any screening flag
   ("screening: anticoagulants"), never an answer. A view showing many blocks calls
   ``booking.intake.access.summaries_for(bookings)`` once and sets ``booking.intake_summary`` on each (constant
@@ -11,7 +13,7 @@
 from django import template
 from django.conf import settings
 
-from ..access import summaries_for
+from ..access import forms_by_patient, summaries_for
 from ..models import IntakeForm
 from ..questionnaires import flag_label
 
@@ -25,8 +27,12 @@ def intake_form_url(booking):
 
 
 @register.simple_tag
-def intake_forms_for(booking):
-    return list(IntakeForm.objects.filter(booking=booking).order_by("-created")[:3])
+def intake_forms_for(subject):
+    prefetched = getattr(subject, "intake_forms_shown", None)
+    if prefetched is not None:
+        return prefetched
+    patient_id = subject.patient_id if hasattr(subject, "patient_id") else subject.pk
+    return forms_by_patient([patient_id]).get(patient_id, [])
 
 
 @register.inclusion_tag("intake/includes/badge.html")

@@ -45,17 +45,17 @@ def cutoff_for(months, now=None):
 def old_bookings(cutoff):
     """Bookings to anonymise: started before `cutoff`, except those of a patient whose health record is still
     within its retention period (booking/intake/retention.py), which keep the record's identity until then."""
-    from booking.intake.retention import email_keys_still_kept
+    from booking.intake.retention import patients_still_kept
 
     return Booking.objects.filter(start__lt=cutoff, anonymised_at__isnull=True).exclude(
-        email_key__in=email_keys_still_kept()
+        patient_id__in=patients_still_kept()
     )
 
 
 def old_patients(cutoff):
     """Patients not anonymised yet whose last visit started before `cutoff` (records without any visit: made
     before it)."""
-    from booking.intake.retention import email_keys_still_kept
+    from booking.intake.retention import patients_still_kept
 
     recent = Booking.objects.filter(patient=OuterRef("pk"), start__gte=cutoff)
     visited = Booking.objects.filter(patient=OuterRef("pk"))
@@ -63,7 +63,7 @@ def old_patients(cutoff):
         Patient.objects.filter(anonymised_at__isnull=True)
         .filter(Q(Exists(visited)) | Q(created__lt=cutoff))
         .exclude(Exists(recent))
-        .exclude(email_key__in=email_keys_still_kept())  # a health record still kept keeps its identity
+        .exclude(pk__in=patients_still_kept())  # a health record still kept keeps its identity
     )
 
 

@@ -1,4 +1,5 @@
-"""The email worker: sends every outbox row when it is due and plans reminders. Run one or more anywhere.
+"""The email worker: sends every outbox row when it is due, plans reminders and offers freed times to the
+waitlist (booking/waitlist/offers.py). Run one or more anywhere.
 
 Each row is claimed by exactly one worker (see booking.notifications.outbox), so any number of workers on any number
 of machines can run at once. Stops cleanly on Ctrl-C / SIGTERM after the email in hand.
@@ -13,13 +14,18 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from booking.notifications import outbox, reminders
+from booking.scheduling.availability import availability_version
+from booking.waitlist import offers
 
 logger = logging.getLogger("booking.worker")
 PLAN_EVERY_SECONDS = 300
+# The waitlist pass runs when free times may have changed (the availability version moved) and at least this
+# often otherwise, so an ended hold or a finished pause moves on within that time.
+WAITLIST_EVERY_SECONDS = 15
 
 
 class Command(BaseCommand):
-    help = "Send queued emails (with retries and backoff) and plan reminders, until stopped."
+    help = "Send queued emails (with retries and backoff), plan reminders and offer freed times, until stopped."
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="Send what is due now, then exit.")
@@ -32,6 +38,7 @@ class Command(BaseCommand):
             signal.signal(signal.SIGTERM, self._stop)
             signal.signal(signal.SIGINT, self._stop)
         last_plan = 0.0
+        last_waitlist, seen_version = 0.0, None
         while True:
             if not once:
                 close_old_connections()  # a long-running process: drop connections the database closed
@@ -39,6 +46,10 @@ class Command(BaseCommand):
                 if time.monotonic() - last_plan >= PLAN_EVERY_SECONDS or once:
                     reminders.plan_missing()
                     last_plan = time.monotonic()
+                version = availability_version()
+                if once or version != seen_version or time.monotonic() - last_waitlist >= WAITLIST_EVERY_SECONDS:
+                    offers.offer_freed_times()
+                    last_waitlist, seen_version = time.monotonic(), availability_version()
                 sent, failed = outbox.drain(limit=50)
             except Exception:  # a database outage: log it, wait, try again (the rows are safe in the table)
                 if once:

@@ -19,37 +19,12 @@ def change_url(booking):
     return reverse("admin:booking_booking_change", args=[booking.pk])
 
 
-def test_day_view_is_a_grid_per_practitioner_with_links(desk, desk_clinic):
-    day = local(2, 0).date()
-    pat = desk_clinic.booking(local(2, 9, 30), status=BookingStatus.CONFIRMED)
-    sam = desk_clinic.booking(local(2, 14), practitioner=desk_clinic.sam)
-    cancelled = desk_clinic.booking(local(2, 11), status=BookingStatus.CANCELLED)
-    other_day = desk_clinic.booking(local(3, 9))
-    response = desk.get(DAY, {"date": day.isoformat()})
-    assert response.status_code == 200
-    page = response.content.decode()
-    assert "<table" in page and "Pat Lee" in page and "Sam Roy" in page
-    assert change_url(pat) in page and change_url(sam) in page
-    assert change_url(cancelled) not in page and change_url(other_day) not in page
-    assert "09:30–10:30" in page
-    rows = response.context["rows"]
-    nine = next(r for r in rows if r["label"] == "09:00")
-    assert [b.pk for b in nine["cells"][0]] == [pat.pk] and nine["cells"][1] == []
-    # Navigation: previous / next day, week view.
-    assert f"?date={local(1, 0).date().isoformat()}" in page
-    assert f"?date={local(3, 0).date().isoformat()}" in page
-    assert WEEK in page
-    assert "<script" not in page.split('id="content-main"')[1]
-    assert "style=" not in page.split('id="content-main"')[1]
-
-
-def test_day_view_default_is_today_and_bad_dates_fall_back(desk, desk_clinic):
+def test_day_view_default_is_today(desk, desk_clinic):
     booking = desk_clinic.booking(local(0, 23))
     assert change_url(booking) in desk.get(DAY).content.decode()
-    assert desk.get(DAY, {"date": "not-a-date"}).status_code == 200
 
 
-def test_week_view_rows_per_practitioner(desk, desk_clinic):
+def test_week_view_shows_one_practitioner_a_week_at_a_time(desk, desk_clinic):
     from django.utils import timezone
 
     today = timezone.localdate()
@@ -57,13 +32,10 @@ def test_week_view_rows_per_practitioner(desk, desk_clinic):
     mon = desk_clinic.booking(local(monday, 9))
     sun = desk_clinic.booking(local(monday + 6, 17), practitioner=desk_clinic.sam)
     next_week = desk_clinic.booking(local(monday + 7, 9))
-    response = desk.get(WEEK)
-    page = response.content.decode()
-    assert change_url(mon) in page and change_url(sun) in page and change_url(next_week) not in page
-    rows = response.context["rows"]
-    assert [r["practitioner"].name for r in rows] == ["Pat Lee", "Sam Roy"]
-    assert [b.pk for b in rows[0]["cells"][0]] == [mon.pk]
-    assert [b.pk for b in rows[1]["cells"][6]] == [sun.pk]
+    page = desk.get(WEEK).content.decode()
+    assert change_url(mon) in page and change_url(sun) not in page and change_url(next_week) not in page
+    sam_page = desk.get(WEEK, {"practitioner": desk_clinic.sam.pk}).content.decode()
+    assert change_url(sun) in sam_page and change_url(mon) not in sam_page
     next_page = desk.get(WEEK, {"date": local(monday + 7, 0).date().isoformat()}).content.decode()
     assert change_url(next_week) in next_page
 
@@ -79,7 +51,7 @@ def test_schedule_query_count_does_not_grow(desk, desk_clinic):
 
     before = count()
     for hour in range(10, 16):
-        desk_clinic.booking(local(2, hour), practitioner=desk_clinic.sam)
+        desk_clinic.booking(local(2, hour))
     assert count() == before
 
 

@@ -125,6 +125,10 @@ def test_schedules(client, clinic, view, group, status, sees_own, sees_other):
     response = login(client, user_for(clinic, group)).get(view, {"date": local(2, 9).date().isoformat()})
     assert response.status_code == status
     if status == 200:
+        if view == WEEK:  # one practitioner at a time: the other's week is asked for by name
+            other = client.get(view, {"date": local(2, 9).date().isoformat(), "practitioner": clinic.sam.pk})
+            assert (shows(response, clinic.own), shows(other, clinic.other)) == (sees_own, sees_other)
+            return
         assert (shows(response, clinic.own), shows(response, clinic.other)) == (sees_own, sees_other)
         if view == DAY:
             names = {p.name for p in response.context["practitioners"]}
@@ -174,7 +178,7 @@ def test_list_schedule_and_export_are_logged_with_who_filter_and_rows(client, cl
     assert log == [
         ("desk", "list", f"practitioner__id__exact={clinic.sam.pk}", 1),
         ("desk", "schedule_day", f"date={local(2, 9).date().isoformat()}", 2),
-        ("desk", "schedule_week", f"date={local(2, 9).date().isoformat()}", 2),
+        ("desk", "schedule_week", f"date={local(2, 9).date().isoformat()}", 1),
         ("desk", "export", "status__exact=requested", 2),
         ("desk", "export", f"selected: {clinic.own.reference}", 1),
     ]

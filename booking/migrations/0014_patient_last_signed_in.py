@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('booking', '0012_sign_in_codes'),
+        ('booking', '0013_booking_arrived_at'),
     ]
 
     operations = [
