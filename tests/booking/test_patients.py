@@ -144,11 +144,6 @@ def test_migration_groups_existing_bookings_by_folded_email_and_name():
         assert {sam.possible_duplicate_of_id, alex.possible_duplicate_of_id} - {None} <= {sam.pk, alex.pk}
         assert alex.search_text and alex.email_key == "alexrivera@gmail.com"
     finally:
-        if connection.vendor == "postgresql":
-            # `migrate` commits each migration; here they share the test's transaction, so let the data
-            # migration's deferred foreign-key checks run before a later migration alters the same tables.
-            with connection.cursor() as cursor:
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         executor = MigrationExecutor(connection)
         migrate(executor.loader.graph.leaf_nodes())
 
