@@ -219,16 +219,17 @@ class ArticleDetailView(BreadcrumbMixin, DetailView):
     def get_object(self, queryset=None):
         if self.can_preview():
             return super().get_object(queryset)
-        # The public article is kept in the shared cache under the content version, which any staff edit of
-        # what public pages show replaces: with the page's cached parts, a page rendered again runs no query.
+        # The public article is kept with the page's cached parts, under the content version that any staff edit
+        # of what public pages show replaces: a page rendered again runs no query.
         slug = self.kwargs["slug"]
-        key = f"articles:public:{caching.content_version()}:{hashlib.sha256(slug.encode()).hexdigest()[:32]}"
-        article = caching.get(key)
+        digest = hashlib.sha256(slug.encode()).hexdigest()[:32]  # any length of slug a visitor types
+        key = f"articles:public:{caching.content_version(self.request)}:{digest}"
+        article = caching.fragment_cache().get(key)
         if article is None:
             article = Article.objects.for_page().published().filter(slug=slug).first()
             if article is None:
                 raise Http404(_("No article found matching the query"))
-            caching.set(key, article, settings.FRAGMENT_CACHE_SECONDS)  # before any per-render value is set on it
+            caching.fragment_cache().set(key, article)  # before any per-render value is set on it
         return article
 
     def get_breadcrumbs(self):

@@ -1,11 +1,8 @@
 """How every response may be cached, said in standard HTTP headers: nginx (deploy/) or a CDN serves the hits.
 
-A view opts in with ``public_page`` (``query=`` names the query parameters it reads). Its response is public when
-nothing personal went into it, and ``CacheHeadersMiddleware`` says so:
-
-    Cache-Control: public, max-age=PAGE_MAX_AGE, s-maxage=PAGE_SHARED_MAX_AGE, stale-while-revalidate=PAGE_STALE
-
-``ConditionalGetMiddleware`` then adds a strong ETag and answers a matching ``If-None-Match`` with 304.
+A view opts in with ``public_page`` (``query=`` names the query parameters it reads); when nothing personal went
+into its response, ``CacheHeadersMiddleware`` makes it ``public`` with ``max-age``, ``s-maxage`` and
+``stale-while-revalidate`` (settings PAGE_*), and ``ConditionalGetMiddleware`` adds a strong ETag and 304s.
 
 Everything else is ``private, no-store``: pages not opted in; requests with a session or messages cookie or an
 ``Authorization`` header, or not GET/HEAD, or with a query parameter the page does not read (or twice); responses
@@ -37,17 +34,13 @@ def public_page(view=None, *, query=()):
     return decorator(view) if view is not None else decorator
 
 
-def is_personal_request(request):
-    """Not a GET or HEAD, or credentials, or a session or messages cookie (django.contrib.messages' name)."""
-    cookies = request.COOKIES
-    personal = "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in cookies or "messages" in cookies
-    return personal or request.method not in ("GET", "HEAD")
-
-
 def is_shareable(request, response):
     if not getattr(response, "public_page", False) or response.status_code != 200 or response.cookies:
         return False
-    if is_personal_request(request) or request.META.get("CSRF_COOKIE_USED"):
+    cookies = request.COOKIES  # the session's, or django.contrib.messages' own cookie: something personal
+    if settings.SESSION_COOKIE_NAME in cookies or "messages" in cookies or "HTTP_AUTHORIZATION" in request.META:
+        return False
+    if request.method not in ("GET", "HEAD") or request.META.get("CSRF_COOKIE_USED"):
         return False
     session = getattr(request, "session", None)
     if session is not None and session.modified:

@@ -1,7 +1,7 @@
 """The one door to the shared cache: versions and fail-open reads and writes.
 
-Every cached thing on the site (parts of public pages, free slots, the clinic's facts, the booking policy)
-goes through here, so one rule holds everywhere:
+Every value the site keeps in the shared cache (versions, free slots, the clinic's facts, the booking policy)
+goes through here, so one rule holds everywhere; parts of pages live in ``fragment_cache()``, keyed on a version:
 
 * **Fail open.** A cache that is down or misbehaving means "nothing cached": ``get`` answers ``default``,
   ``set``/``add``/``delete`` do nothing, and the page is rendered from the database. Redis is configured with
@@ -21,7 +21,8 @@ import builtins
 import logging
 import uuid
 
-from django.core.cache import cache
+from django.conf import settings
+from django.core.cache import cache, caches
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
@@ -101,9 +102,17 @@ def set_versioned(key, value, token, seconds):
     set(key, (token, value), seconds)
 
 
-def content_version():
-    """The current content version (for ``{% cache %}`` keys: see clinic.context_processors)."""
-    return version(CONTENT)
+def content_version(request):
+    """The current content version (for ``{% cache %}`` keys: see clinic.context_processors), read once a request."""
+    if not hasattr(request, "_content_version"):
+        request._content_version = version(CONTENT)
+    return request._content_version
+
+
+def fragment_cache():
+    """Where parts of pages are kept ({% cache %} uses it too): each process's own memory when configured (keys
+    carry the shared content version, so every instance drops old parts at once), else the shared cache."""
+    return caches["template_fragments"] if "template_fragments" in settings.CACHES else cache
 
 
 # --- Invalidation registry -------------------------------------------------------------------------------------

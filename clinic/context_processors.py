@@ -19,6 +19,6 @@ def clinic(request):
         "nav_section": nav_section(request.path),
         "clinic": SimpleLazyObject(get_facts),
         "SITE_URL": settings.SITE_URL,
-        "content_version": SimpleLazyObject(content_version),
+        "content_version": SimpleLazyObject(lambda: content_version(request)),
         "FRAGMENT_CACHE_SECONDS": settings.FRAGMENT_CACHE_SECONDS,
     }

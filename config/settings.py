@@ -166,6 +166,15 @@ if REDIS_URL:
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "clinic"}}
+# Parts of pages ({% cache %}) in each process's memory: their keys carry the content version from the shared cache,
+# so a staff edit retires them on every instance at once, and a page rendered again costs one shared-cache read.
+FRAGMENT_CACHE_SECONDS = env_int("FRAGMENT_CACHE_SECONDS", 600)
+CACHES["template_fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "fragments",
+    "TIMEOUT": FRAGMENT_CACHE_SECONDS,
+    "OPTIONS": {"MAX_ENTRIES": 2000},
+}
 
 # --- Staff accounts and sign-in --------------------------------------------------------------------------------------
 # Where staff land after signing in when the requested next= page is refused (another host, a bad URL).
@@ -368,9 +377,6 @@ CLINIC_TIME_ZONE_LABEL = os.environ.get("CLINIC_TIME_ZONE_LABEL", "")
 PAGE_MAX_AGE = env_int("PAGE_MAX_AGE", 0)
 PAGE_SHARED_MAX_AGE = min(env_int("PAGE_SHARED_MAX_AGE", 30), 60)
 PAGE_STALE_SECONDS = env_int("PAGE_STALE_SECONDS", 30)
-# Parts of pages that change only when staff edit content ({% cache %} keyed on the content version).
-FRAGMENT_CACHE_SECONDS = env_int("FRAGMENT_CACHE_SECONDS", 600)
-
 
 # --- Health information (booking/intake, see README "Health information") ---------------------------------
 # Fernet keys that encrypt intake answers at rest, newest first, comma-separated. The first encrypts; every key

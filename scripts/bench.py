@@ -325,12 +325,8 @@ class Server:
 
 
 class Nginx:
-    """The shipped deploy/nginx/clinic.conf (TLS, page cache) in front of the shipped gunicorn, run unprivileged.
-
-    The bench's copy exempts 127.0.0.1 from the per-client page rate (rendered with ``rate_limit_exempt``, the
-    allow-list the template offers): wrk sends everything from that one address, and the shipped 20 r/s would
-    otherwise answer 429s instead of pages. Nothing else differs from the shipped file.
-    """
+    """The shipped deploy/nginx/clinic.conf in front of the shipped gunicorn, with 127.0.0.1 on the template's rate
+    allow-list (wrk sends everything from there; the shipped 20 r/s would answer 429s). Nothing else differs."""
 
     def __init__(self, upstream_port, https_port, http_port):
         sys.path.insert(0, str(ROOT / "deploy"))

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Profile one page rendered without the page cache, on the benchmark-sized database (pyinstrument).
+"""Profile one page rendered by Django (an nginx miss), on the benchmark-sized database (pyinstrument).
 
     python scripts/profile_page.py                       # the newest article, 200 renders
     python scripts/profile_page.py /articles/ -n 100     # another page
@@ -8,7 +8,7 @@
 
 Builds build/profile/profile.sqlite3 once (migrations, the content command, seed_bench_data: 500 articles),
 then renders the page through the whole middleware stack with production settings (DEBUG off), with a query
-string the page cache does not store, after a few warm-up renders. Prints the CPU time per render without
+parameter no page reads, after a few warm-up renders. Prints the CPU time per render without
 the profiler (best of 5 rounds), the time per render under it and the profile's top lines; the full profile
 goes to build/profile/<page>.html. With --redis the site uses Redis (under a key prefix of its own), as in
 production and the benchmark; without it, the in-process cache.
@@ -64,7 +64,7 @@ def main():
     from articles.models import Article
 
     path = args.path or Article.objects.published().order_by("-published_at").first().get_absolute_url()
-    url = path + ("&" if "?" in path else "?") + "profile=1"  # a parameter no page reads: never from the cache
+    url = path + ("&" if "?" in path else "?") + "profile=1"  # a parameter no page reads
     client = Client(HTTP_ACCEPT_ENCODING="gzip")
     for _ in range(5):
         assert client.get(url).status_code == 200

@@ -70,7 +70,10 @@ class PhoneBookingForm(ChoicesForm):
         label=_("Email the patient a confirmation"),
         required=False,
         initial=True,
-        help_text=_("With a calendar file. Untick if the caller does not want one."),
+        help_text=_(
+            "With a calendar file. Untick if the caller does not want one; the reminder the day before still "
+            "goes to an address on file."
+        ),
     )
     request_key = forms.CharField(widget=forms.HiddenInput, max_length=64)
 

@@ -184,7 +184,9 @@ def record_view(request, public_id):
     Anyone who may not read it (signed out, front desk, editor, another patient's practitioner) gets the same
     404 as for a record that does not exist, and no access row is written.
     """
-    form = get_object_or_404(IntakeForm.objects.select_related("booking", "booking__practitioner"), public_id=public_id)
+    form = get_object_or_404(
+        IntakeForm.objects.select_related("booking", "booking__practitioner", "booking__patient"), public_id=public_id
+    )
     if not access.may_read(request.user, form):
         raise Http404
     all_records = list(form.records.order_by("-number"))

@@ -138,6 +138,7 @@ def test_random_article_filters_and_booking_values_are_stored_nowhere(client, bo
     ArticleFactory(treatment=treatment)
     assert "public" in client.get("/articles/?treatment=acupuncture")["Cache-Control"]
     client.get("/book/")  # the page's cached header and footer
+    client.get("/articles/")  # the unfiltered list's cards: what an unknown filter shows
     before = cache_size()
     urls = [f"/articles/?treatment=random-{i}" for i in range(10)]
     urls += [

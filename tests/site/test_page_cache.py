@@ -247,20 +247,20 @@ def test_many_to_many_changes_and_bulk_updates_show_at_once(client, site):
 def test_content_changes_again_after_commit(client, site, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         site["article"].save()
-    before = caching.content_version()
+    before = caching.version(caching.CONTENT)
     for callback in callbacks:
         callback()
-    assert caching.content_version() != before
+    assert caching.version(caching.CONTENT) != before
 
 
 def test_new_bookings_keep_the_cached_parts(client, site):
-    before = caching.content_version()
+    before = caching.version(caching.CONTENT)
     start = free_starts(site["service"], location=site["location"])[0]
     workflow.request_booking(
         service=site["service"], visit_type=VisitType.IN_CLINIC, location=site["location"], practitioner=None,
         start=start, patient=patient(),
     )  # fmt: skip
-    assert caching.content_version() == before
+    assert caching.version(caching.CONTENT) == before
 
 
 def test_a_lost_version_key_never_brings_back_old_parts(client, site):
