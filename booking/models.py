@@ -550,8 +550,8 @@ class PatientMerge(models.Model):
 
 
 class BulkAccess(AccessLog):
-    """A read of many bookings at once in admin (the list, a schedule, a CSV export): who, when,
-    which filter, how many rows. Written only for pages that were actually shown."""
+    """A read of many bookings at once in admin (the list, a schedule, a CSV export), or of the waitlist (its list,
+    an entry's page, the offers): who, when, which filter, how many rows. Written only for pages actually shown."""
 
     class View(models.TextChoices):
         LIST = "list", _("Booking list")
@@ -559,6 +559,9 @@ class BulkAccess(AccessLog):
         SCHEDULE_WEEK = "schedule_week", _("Week schedule")
         EXPORT = "export", _("CSV export")
         PATIENT_LIST = "patient_list", _("Patient list")
+        WAITLIST = "waitlist", _("Waitlist")
+        WAITLIST_ENTRY = "waitlist_entry", _("Waitlist entry")
+        WAITLIST_OFFERS = "waitlist_offers", _("Waitlist offers")
 
     view = models.CharField(max_length=20, choices=View.choices)
     query = models.CharField(_("filter"), max_length=500, blank=True)

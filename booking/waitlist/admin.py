@@ -17,8 +17,10 @@ from django.utils.translation import gettext_lazy as _
 
 from clinic.datetimes import local_label
 
+from ..admin.audit import record_bulk_read, shown
 from ..admin.common import ReadOnlyMixin
 from ..forms import decode_slot, encode_slot
+from ..models import BulkAccess
 from ..scheduling.availability import booking_window, slots_for
 from ..scheduling.slotcheck import free_at
 from . import offers
@@ -68,6 +70,22 @@ class WaitlistEntryAdmin(admin.ModelAdmin):
     inlines = [OfferInline]
     actions = ["take_off"]
     readonly_fields = ["created", "added_by", "booking"]
+
+    # Staff reads are recorded in the bulk read log like the booking and patient lists: the list (and searches) with
+    # its row count, each entry's page and "offer a time" page with the entry's id. Never a 403 or a redirect.
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", None) and response.context_data.get("cl")
+        if shown(response) and changelist is not None:
+            record_bulk_read(request, BulkAccess.View.WAITLIST, len(changelist.result_list))
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context=extra_context)
+        if request.method == "GET" and shown(response):
+            record_bulk_read(request, BulkAccess.View.WAITLIST_ENTRY, 1, query=f"entry={object_id}")
+        return response
 
     @admin.display(description=_("with"), ordering="practitioner__name")
     def with_whom(self, obj):
@@ -179,6 +197,8 @@ class WaitlistEntryAdmin(admin.ModelAdmin):
             if problem is None:
                 return redirect("admin:waitlist_waitlistentry_change", entry.pk)
             form.add_error("time", problem)
+        if request.method == "GET":
+            record_bulk_read(request, BulkAccess.View.WAITLIST_ENTRY, 1, query=f"entry={entry.pk}")
         return self._page(
             request,
             "offer.html",
@@ -217,6 +237,8 @@ class WaitlistEntryAdmin(admin.ModelAdmin):
                 if problem is None:
                     return redirect("admin:waitlist_waitlistentry_change", entry.pk)
                 messages.error(request, problem)
+        if request.method == "GET":
+            record_bulk_read(request, BulkAccess.View.WAITLIST, len(entries))
         return self._page(
             request,
             "offer_time.html",
@@ -277,6 +299,14 @@ class WaitlistOfferAdmin(ReadOnlyMixin, admin.ModelAdmin):
     search_fields = ["entry__name", "entry__email"]
     date_hierarchy = "start"
     exclude = ["token_hash"]
+
+    def changelist_view(self, request, extra_context=None):
+        # The list names the patients: recorded like the waitlist itself.
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", None) and response.context_data.get("cl")
+        if shown(response) and changelist is not None:
+            record_bulk_read(request, BulkAccess.View.WAITLIST_OFFERS, len(changelist.result_list))
+        return response
 
     @admin.display(description=_("time offered"), ordering="start")
     def when(self, obj):

@@ -112,6 +112,8 @@ class WaitlistEntry(models.Model):
     request_key = models.CharField(max_length=64, unique=True, null=True, blank=True, editable=False)
     created = models.DateTimeField(_("waiting since"), default=timezone.now, db_index=True)
     updated = models.DateTimeField(_("updated"), auto_now=True)
+    # Set by purge_bookings when the personal fields were blanked (the row stays, so the counts do).
+    anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True, editable=False)
 
     objects = WaitlistEntryQuerySet.as_manager()
 

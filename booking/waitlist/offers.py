@@ -381,6 +381,8 @@ def _queue_joined_email(fields, entry):
         recipient=fields["email"],
         subject=_("You're on our waitlist") if entry else _("About your waitlist request"),
         body=render_to_string("waitlist/email/joined.txt", context),
+        # Which entry it welcomes: purge_bookings clears it with the entry.
+        context={"waitlist_entry": entry.pk} if entry else {},
     )
 
 

@@ -76,7 +76,9 @@ def _entry_from_token(token):
     pk = read_leave_token(token)
     if pk is None:
         return None
-    return WaitlistEntry.objects.select_related("service", "practitioner").filter(pk=pk).first()
+    # An anonymised entry's link opens nothing: the signature stays valid, the entry no longer answers to it.
+    entries = WaitlistEntry.objects.filter(pk=pk, anonymised_at__isnull=True)
+    return entries.select_related("service", "practitioner").first()
 
 
 @never_cache

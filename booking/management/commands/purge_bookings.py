@@ -8,20 +8,26 @@ Service, practitioner, times, status and history stay, so reports and counts do 
 A patient record whose last visit started more than N months ago is anonymised the same way (name, email,
 phone, date of birth, notes); its bookings stay attached, so the patient's counts stay right.
 A patient with a health record (an intake form) still within its retention period is left alone entirely.
+A waitlist entry that ended more than N months ago (expired on its end date, left, or booked from an offer) is
+anonymised too (name, email, phone); the row stays, so the waitlist counts do. Its offers lose their link (the
+stored hash of the emailed token is replaced, so the link no longer opens anything), the offer and welcome emails
+are cleared, and its link to leave the waitlist shows the invalid-link page from then on.
 """
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Concat
+from django.db.models import CharField, Exists, F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from booking.models import Booking, OutboxEmail, Patient
+from booking.models import Booking, OutboxEmail, OutboxStatus, Patient
+from booking.waitlist.models import EntryStatus, OfferStatus, WaitlistEntry, WaitlistOffer
 from clinic import datetimes
 
 ANONYMISED_NAME = "Anonymised"
+PK_TEXT = Cast("pk", output_field=CharField())
 
 
 def months_before(day, months):
@@ -110,6 +116,55 @@ def anonymise(queryset, now=None, chunk=500):
     return bookings, emails
 
 
+def old_waitlist_entries(cutoff):
+    """Waitlist entries not anonymised yet that ended before `cutoff`: left or booked before it (`updated` is set
+    at that moment; a later edit only keeps the entry longer), or whose end date passed before it (expired)."""
+    left_or_booked = Q(status__in=[EntryStatus.LEFT, EntryStatus.BOOKED], updated__lt=cutoff)
+    # A waiting entry past its end date has expired even if the worker has not marked it yet.
+    expired = Q(status__in=[EntryStatus.EXPIRED, EntryStatus.WAITING], until__lt=timezone.localdate(cutoff))
+    return WaitlistEntry.objects.filter(anonymised_at__isnull=True).filter(left_or_booked | expired)
+
+
+def waitlist_emails(entry_ids, offer_ids):
+    """The offer and welcome emails of these entries (found by the ids their rows carry)."""
+    return OutboxEmail.objects.filter(
+        Q(context__waitlist_offer__in=list(offer_ids)) | Q(context__waitlist_entry__in=list(entry_ids))
+    )
+
+
+def anonymise_waitlist(queryset, now=None, chunk=500):
+    """Blank the personal fields of the entries in `queryset`, make their offers' links unusable and clear their
+    emails. Returns (entries, emails) changed."""
+    now = now or timezone.now()
+    ids = list(queryset.values_list("pk", flat=True))
+    entries = emails = 0
+    for i in range(0, len(ids), chunk):
+        part = ids[i : i + chunk]
+        with transaction.atomic():
+            offers = WaitlistOffer.objects.filter(entry_id__in=part)
+            offer_ids = list(offers.values_list("pk", flat=True))
+            # Not a hash any token can have (those are 64 hex digits): the emailed link opens nothing any more.
+            # An offer still open (its hold long over) is closed as not taken.
+            offers.filter(status=OfferStatus.OFFERED).update(status=OfferStatus.EXPIRED, decided_at=now)
+            offers.update(token_hash=Concat(Value("anonymised-"), PK_TEXT))
+            # One still waiting to go (it never should, that long after) is not sent to an address no longer kept.
+            waitlist_emails(part, offer_ids).filter(status=OutboxStatus.PENDING).update(status=OutboxStatus.CANCELLED)
+            emails += waitlist_emails(part, offer_ids).update(
+                body="",
+                ics="",
+                recipient=Concat(Value("anonymised+waitlist-"), PK_TEXT, Value("@invalid")),
+            )
+            entries += WaitlistEntry.objects.filter(pk__in=part, anonymised_at__isnull=True).update(
+                name=ANONYMISED_NAME,
+                email="",
+                email_key="",
+                phone="",
+                phone_as_typed="",
+                anonymised_at=now,
+            )
+    return entries, emails
+
+
 class Command(BaseCommand):
     help = "Anonymise the personal data of bookings that started more than N months ago (counts are kept)."
 
@@ -141,10 +196,20 @@ class Command(BaseCommand):
             self.stdout.write(
                 _("Dry run: would anonymise %(count)d patient record(s).") % {"count": old_patients(cutoff).count()}
             )
+            entries = old_waitlist_entries(cutoff)
+            self.stdout.write(
+                _("Dry run: would anonymise %(count)d waitlist entry(ies) that ended before %(cutoff)s.")
+                % {"count": entries.count(), "cutoff": f"{cutoff:%Y-%m-%d}"}
+            )
             return
         count, emails = anonymise(queryset)
         people = anonymise_patients(old_patients(cutoff))
+        waiting, waitlist_emails_cleared = anonymise_waitlist(old_waitlist_entries(cutoff))
         self.stdout.write(_("Anonymised %(count)d patient record(s).") % {"count": people})
+        self.stdout.write(
+            _("Anonymised %(count)d waitlist entry(ies) that ended before %(cutoff)s; cleared %(emails)d email(s).")
+            % {"count": waiting, "cutoff": f"{cutoff:%Y-%m-%d}", "emails": waitlist_emails_cleared}
+        )
         self.stdout.write(
             self.style.SUCCESS(
                 _("Anonymised %(count)d booking(s) that started before %(cutoff)s; cleared %(emails)d email(s).")
