@@ -78,17 +78,19 @@ def attach_signed_in(*, email_key, patient_id, name, email, phone, contact_prefe
 def search(queryset, term):
     """Patients matching `term` however it was typed: every word of a name or email (any case, accents or
     order), any run of a phone number's digits ("(416) 555-0134", "416.555.01", "+1 416…"), or the number
-    itself in any format. Served by the trigram index on search_text on PostgreSQL."""
+    itself in any format. On PostgreSQL words are served by the trigram index on search_text, and a phone
+    number by the trigram index on phone_digits alone (migration 0016), so every way of typing is an index scan."""
     term = str(term or "").strip()[:200]
     if not term:
         return queryset
     if PHONE_LIKE_RE.match(term):
+        # Digits "contained in" (any run, so also "ends with") the phone's digits, never the name or email's.
         digits = re.sub(r"\D", "", term)
-        match = Q(search_text__contains=digits) if len(digits) >= 3 else Q(pk__in=[])
+        match = Q(phone_digits__contains=digits) if len(digits) >= 3 else Q(pk__in=[])
         e164 = phones.e164(term, strict=False)
         if e164:
             # The number in any format ("020 7946 0958" for +44…): its digits, through the same index.
-            match |= Q(search_text__contains=e164.lstrip("+"))
+            match |= Q(phone_digits__contains=e164.lstrip("+"))
         return queryset.filter(match)
     words = fold_name(term).split()
     query = Q()
@@ -97,20 +99,23 @@ def search(queryset, term):
     return queryset.filter(query)
 
 
-def visit_counts(patient, now=None):
-    """How often a patient came, did not come, and cancelled late (within the late-cancellation window)."""
+def visit_counts(patient, now=None, *, bookings=None):
+    """How often a patient came, did not come, and cancelled late (within the late-cancellation window).
+
+    `bookings` narrows what is counted to the visits the reader may see (a practitioner: their own), so the
+    counts never tell of visits with someone else; unset, every visit of the patient counts."""
     from django.conf import settings
 
     now = now or timezone.now()
     late = timezone.timedelta(hours=settings.BOOKING_CANCEL_NOTICE_HOURS)
-    bookings = Booking.objects.filter(patient=patient)
+    bookings = Booking.objects.filter(patient=patient) if bookings is None else bookings.filter(patient=patient)
     counts = bookings.aggregate(
         visits=Count("pk", filter=Q(status=BookingStatus.COMPLETED)),
         no_shows=Count("pk", filter=Q(status=BookingStatus.NO_SHOW)),
         upcoming=Count("pk", filter=Q(status__in=(BookingStatus.REQUESTED, BookingStatus.CONFIRMED), start__gte=now)),
     )
     # A cancellation is late when it was recorded inside the window before the visit's start.
-    cancelled = BookingEvent.objects.filter(booking__patient=patient, to_status=BookingStatus.CANCELLED)
+    cancelled = BookingEvent.objects.filter(booking__in=bookings.values("pk"), to_status=BookingStatus.CANCELLED)
     cancellations = cancelled.values_list("at", "booking__start")
     counts["late_cancellations"] = sum(1 for at, start in cancellations if start - at < late)
     return counts

@@ -31,7 +31,9 @@ from booking import patients  # noqa: E402
 from booking.management.commands.seed_bench_data import Command as Seed  # noqa: E402
 from booking.models import Patient  # noqa: E402
 
-TERMS = ["rivera", "alex rivera", "Côté", "416 555", "(416) 001-2345", "0012345", "bench-patient-1999@", "zzz"]
+# Names (common words and a pair), phone digits typed several ways (a run, the end, formatted), an email, nothing.
+TERMS = ["rivera", "alex", "alex rivera", "Côté", "416 555", "(416) 001-2345", "0012345", "12345"]
+TERMS += ["bench-patient-1999@", "zzz"]
 
 
 def main(argv=None):

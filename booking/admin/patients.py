@@ -208,8 +208,10 @@ class PatientAdmin(admin.ModelAdmin):
     def visits_context(self, request, patient):
         now = timezone.now()
         bookings = Booking.objects.filter(patient=patient).select_related("service", "practitioner")
-        if not request.user.has_perm("booking.change_booking"):
-            bookings = bookings.visible_to(request.user)  # a practitioner lists only their own visits
+        own_visits_only = not request.user.has_perm("booking.change_booking")
+        if own_visits_only:
+            # A practitioner lists and counts only their own visits: nothing tells of visits with others.
+            bookings = bookings.visible_to(request.user)
         upcoming = list(bookings.filter(start__gte=now).order_by("start"))
         past = list(bookings.filter(start__lt=now).order_by("-start")[:PAST_VISITS_SHOWN])
         for booking in upcoming + past:
@@ -219,7 +221,8 @@ class PatientAdmin(admin.ModelAdmin):
             "upcoming_visits": upcoming,
             "past_visits": past,
             "past_more": bookings.filter(start__lt=now).count() > len(past),
-            "visit_counts": patients.visit_counts(patient, now),
+            "visit_counts": patients.visit_counts(patient, now, bookings=bookings),
+            "own_visits_only": own_visits_only,
             # Whether the intake form is complete, never an answer; the link only for those who may read it.
             "intake_forms": forms_on_patient_page(request.user, patient),
         }

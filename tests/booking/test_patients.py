@@ -171,6 +171,13 @@ def test_search_finds_a_patient_typed_any_way(typed):
     assert list(patients.search(Patient.objects.all(), typed)) == [alex]
 
 
+def test_search_by_phone_digits_finds_the_number_not_digits_in_an_email():
+    alex = PatientFactory(name="Alex Rivera", email="alex0134@example.com", phone="+14165550199")
+    jo = PatientFactory(name="Jo Bloggs", email="jo@example.com", phone="+14165550134")
+    assert list(patients.search(Patient.objects.all(), "0134")) == [jo]
+    assert list(patients.search(Patient.objects.all(), "(416) 555-0199")) == [alex]
+
+
 def test_search_ignores_accents_and_order():
     elise = PatientFactory(name="Élise Côté", email="e@example.com", phone="+14165550100")
     assert list(patients.search(Patient.objects.all(), "cote elise")) == [elise]
@@ -240,6 +247,38 @@ def test_practitioner_sees_only_own_patients(client, desk_clinic):
     assert listing.status_code == 200 and list(listing.context["cl"].result_list) == [mine]
     # A practitioner reads, never edits.
     assert client.post(page(mine.pk), {"name": "Changed"}).status_code == 403
+
+
+def test_practitioner_counts_only_their_own_visits_with_the_patient(client, desk_clinic):
+    pat_user = make_staff("pat", "Practitioner")
+    desk_clinic.pat.user = pat_user
+    desk_clinic.pat.save()
+    alex = PatientFactory(name="Alex Rivera", email="alex@example.com")
+    with time_machine.travel(datetime(2026, 12, 1, 9, tzinfo=TORONTO), tick=False):
+        mine = desk_clinic.booking(local(-10, 9), patient=alex, status=BookingStatus.CONFIRMED)
+        change_status(mine, BookingStatus.COMPLETED, by="system")
+        # Visits with another practitioner: a no-show, a late cancellation, a completed visit.
+        others = [
+            desk_clinic.booking(local(-d, 9), patient=alex, practitioner=desk_clinic.sam, status="confirmed")
+            for d in (9, 8)
+        ]
+        change_status(others[0], BookingStatus.NO_SHOW, by="system")
+        change_status(others[1], BookingStatus.COMPLETED, by="system")
+        late = desk_clinic.booking(local(3, 10), patient=alex, practitioner=desk_clinic.sam, status="confirmed")
+        with time_machine.travel(late.start - timedelta(hours=2), tick=False):
+            change_status(late, BookingStatus.CANCELLED, by="patient")
+        client.force_login(pat_user)
+        response = client.get(page(alex.pk))
+        client.force_login(desk_clinic.desk)
+        desk_view = client.get(page(alex.pk))
+    assert response.status_code == 200
+    assert response.context["visit_counts"] == {"visits": 1, "no_shows": 0, "upcoming": 0, "late_cancellations": 0}
+    text = response.content.decode()
+    assert "Your visits with this patient only" in text
+    assert mine.reference in text and not any(b.reference in text for b in [*others, late])
+    # The front desk still sees the whole record.
+    assert desk_view.context["visit_counts"] == {"visits": 2, "no_shows": 1, "upcoming": 0, "late_cancellations": 1}
+    assert "Your visits with this patient only" not in desk_view.content.decode()
 
 
 def test_editor_sees_no_patients(client, desk_clinic):

@@ -2,7 +2,7 @@
 same form sent twice (one booking, one email); the add page, the patient page and a booking's page pass axe."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from django.utils import timezone
@@ -160,3 +160,66 @@ def test_staff_screens_pass_axe(desk, live_server, alex, axe_source, which):
     violations = axe_violations(page, axe_source)
     blocking = [v for v in violations if v["impact"] in BLOCKING]
     assert not blocking, describe(blocking)
+
+
+def test_patient_page_with_a_history_fits_1280(desk, live_server):
+    """A returning patient's page as the front desk opens it: contact details, counts in words, upcoming and
+    past visits with their status. Saves admin-patient-1280.png (the README's screenshot)."""
+    from test_e2e_front_desk import no_sideways_scroll, screenshot_dir
+
+    from booking.models import BookingEvent
+    from clinic.models import Location, Practitioner
+    from tests.factories import make_booking
+
+    alex = Patient.objects.create(
+        name="Alex Rivera",
+        email="alex.rivera@example.com",
+        phone="+14165550134",
+        contact_preference="text",
+        notes="Prefers early mornings. Parks at the back entrance.",
+    )
+    location = Location.objects.first()
+    service = physio()
+    follow_up = Service.objects.get(slug="physiotherapy-follow-up")
+    daniel = Practitioner.objects.get(slug="daniel-okafor")
+    today = timezone.localdate()
+
+    def visit(days, hour, status, what=service):
+        day = today + timedelta(days=days)
+        while day.weekday() >= 5:  # visits on weekdays, as the clinic works
+            day += timedelta(days=1)
+        start = datetime.combine(day, time(0), tzinfo=timezone.get_default_timezone())
+        return make_booking(
+            daniel,
+            what,
+            start + timedelta(hours=hour),
+            location=location,
+            patient=alex,
+            status=status,
+            patient_name=alex.name,
+            email=alex.email,
+            phone=alex.phone,
+        )
+
+    visit(-63, 9, BookingStatus.COMPLETED)
+    visit(-49, 10, BookingStatus.COMPLETED, follow_up)
+    visit(-35, 9, BookingStatus.NO_SHOW, follow_up)
+    cancelled = visit(-21, 11, BookingStatus.CANCELLED, follow_up)
+    BookingEvent.objects.create(
+        booking=cancelled,
+        at=cancelled.start - timedelta(minutes=30),  # inside the late-cancellation window
+        actor="patient",
+        from_status=BookingStatus.CONFIRMED,
+        to_status=BookingStatus.CANCELLED,
+    )
+    visit(-7, 9, BookingStatus.COMPLETED, follow_up)
+    visit(3, 10, BookingStatus.CONFIRMED, follow_up)
+    page = desk
+    page.goto(f"{live_server.url}/admin/booking/patient/{alex.pk}/change/")
+    counts = page.locator(".patient-counts")
+    expect(counts).to_contain_text("Visits attended")
+    assert counts.locator("dd").all_inner_texts() == ["3", "1", "1", "1"]
+    expect(page.locator(".patient-visits").first).to_contain_text("Confirmed")
+    expect(page.locator(".patient-visits").nth(1)).to_contain_text("No-show")
+    no_sideways_scroll(page)
+    page.screenshot(path=str(screenshot_dir() / "admin-patient-1280.png"))

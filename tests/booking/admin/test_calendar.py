@@ -396,4 +396,4 @@ def test_day_calendar_render_time(desk, clinic):
         f"\nday calendar, 4 practitioners x 15 bookings, 50 renders: median {median(timings):.1f} ms wall, "
         f"{median(cpu):.1f} ms CPU"
     )
-    assert median(timings) < 250  # the target is 50 ms; the bound leaves room for a busy shared test machine
+    assert median(cpu) < 150  # the target is 50 ms; the bound leaves room for a busy shared test machine

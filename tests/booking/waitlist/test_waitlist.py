@@ -387,3 +387,13 @@ def test_a_booked_offer_links_the_entry_to_the_patients_record(client, clinic, c
     client.post(reverse("waitlist:offer", args=[token]), {"action": "claim"})
     entry.refresh_from_db()
     assert entry.patient is not None and entry.patient == entry.booking.patient
+
+
+def test_a_free_time_clicked_on_the_calendar_can_be_offered_to_a_waiting_patient(desk, clinic):
+    clinic.entry("Ana")
+    cancel_nine(clinic)
+    page = desk.get(
+        reverse("admin:booking_booking_add") + f"?practitioner={clinic.pat.pk}&start={NINE.isoformat()}"
+    ).content.decode()
+    link = re.search(r'href="([^"]+)">Or offer this time to a waiting patient', page).group(1).replace("&amp;", "&")
+    assert "Offer to Ana" in desk.get(link).content.decode()
