@@ -37,7 +37,8 @@ are kept as results.prev.json). Budgets are reported, not enforced: this is a co
 Record the machine's load with each run (`uptime` is printed); on a shared machine repeat when it is idle.
 """
 
-from __future__ import annotations
+from __future__ import base64
+import annotations
 
 import argparse
 import contextlib
@@ -179,6 +180,8 @@ def site_env(db_url, redis_url, port):
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CACHE_URL") and not k.startswith("GUNICORN")}
     env.update(
         DEBUG="0",
+        # A fresh Fernet key (32 random bytes, URL-safe base64) for the health records, as production has one.
+        HEALTH_DATA_KEYS=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="127.0.0.1",
         SECURE_SSL_REDIRECT="0",
