@@ -37,10 +37,10 @@ are kept as results.prev.json). Budgets are reported, not enforced: this is a co
 Record the machine's load with each run (`uptime` is printed); on a shared machine repeat when it is idle.
 """
 
-from __future__ import base64
-import annotations
+from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import gzip
 import http.client
