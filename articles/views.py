@@ -219,8 +219,7 @@ class ArticleDetailView(BreadcrumbMixin, DetailView):
     def get_object(self, queryset=None):
         if self.can_preview():
             return super().get_object(queryset)
-        # The public article is kept with the page's cached parts, under the content version that any staff edit
-        # of what public pages show replaces: a page rendered again runs no query.
+        # Kept with the page's cached parts, under the content version any staff edit replaces: no query when warm.
         slug = self.kwargs["slug"]
         digest = hashlib.sha256(slug.encode()).hexdigest()[:32]  # any length of slug a visitor types
         key = f"articles:public:{caching.content_version(self.request)}:{digest}"

@@ -25,8 +25,7 @@ def public_page(view=None, *, query=()):
         @wraps(view_func)
         def wrapper(request, *args, **kwargs):
             response = view_func(request, *args, **kwargs)
-            params = request.GET.lists()
-            response.public_page = all(name in allowed and len(values) == 1 for name, values in params)
+            response.public_page = all(name in allowed and len(v) == 1 for name, v in request.GET.lists())
             return response
 
         return wrapper
@@ -50,9 +49,8 @@ def is_shareable(request, response):
 
 
 class CacheHeadersMiddleware:
-    """Public caching headers for shareable pages, ``private, no-store`` for everything else (see above).
-
-    Placed above the session, CSRF and messages middleware, so it sees the cookies they set."""
+    """Public headers for shareable pages, else ``private, no-store``; above the session, CSRF and messages
+    middleware, so it sees the cookies they set."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -68,7 +66,5 @@ class CacheHeadersMiddleware:
                 stale_while_revalidate=settings.PAGE_STALE_SECONDS,
             )
         else:
-            if "public" in response.get("Cache-Control", ""):
-                del response["Cache-Control"]
-            add_never_cache_headers(response)
+            add_never_cache_headers(response)  # "private" replaces a "public" the view may have set
         return response

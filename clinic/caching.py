@@ -110,8 +110,7 @@ def content_version(request):
 
 
 def fragment_cache():
-    """Where parts of pages are kept ({% cache %} uses it too): each process's own memory when configured (keys
-    carry the shared content version, so every instance drops old parts at once), else the shared cache."""
+    """Where parts of pages are kept, as {% cache %} picks it: each process's memory when configured, else shared."""
     return caches["template_fragments"] if "template_fragments" in settings.CACHES else cache
 
 

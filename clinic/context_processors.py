@@ -13,8 +13,7 @@ def nav_section(path):
 
 
 def clinic(request):
-    """The clinic's facts, the site's address, the page's header link, and the content version for
-    ``{% cache %}`` keys (facts and version read lazily)."""
+    """The clinic's facts, site address, header link and content version for ``{% cache %}`` keys (lazily)."""
     return {
         "nav_section": nav_section(request.path),
         "clinic": SimpleLazyObject(get_facts),

@@ -92,13 +92,11 @@ def _querydict_has_null(data):
 
 
 class SharedPageGZipMiddleware(GZipMiddleware):
-    """Django's gzip for shareable responses only: never one that sets a cookie or is private/no-store/no-cache.
+    """Django's gzip for shareable responses only, never one that sets a cookie or is private/no-store/no-cache.
 
-    BREACH (see Django's GZipMiddleware docs) needs a secret in a compressed page beside text an attacker
-    controls. Pages with a form token are private, no-store (clinic/cache_headers.py) and go out uncompressed;
-    what is compressed is what any visitor may share, with no secret in it. So no random padding either: the
-    compressed bytes stay the same from one response to the next, and so does their strong ETag.
-    """
+    BREACH needs a secret in a compressed page beside text an attacker controls: pages with a form token are
+    private, no-store (clinic/cache_headers.py), so they go out uncompressed. What is compressed has no secret, so
+    no random padding either: the bytes, and their strong ETag, stay the same from one response to the next."""
 
     max_random_bytes = 0
 

@@ -166,8 +166,7 @@ if REDIS_URL:
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "clinic"}}
-# Parts of pages ({% cache %}) in each process's memory: their keys carry the content version from the shared cache,
-# so a staff edit retires them on every instance at once, and a page rendered again costs one shared-cache read.
+# Parts of pages ({% cache %}) in each process's memory, keyed on the shared content version (clinic/caching.py).
 FRAGMENT_CACHE_SECONDS = env_int("FRAGMENT_CACHE_SECONDS", 600)
 CACHES["template_fragments"] = {
     "BACKEND": "django.core.cache.backends.locmem.LocMemCache",

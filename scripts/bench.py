@@ -40,6 +40,7 @@ Record the machine's load with each run (`uptime` is printed); on a shared machi
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import gzip
 import http.client
@@ -179,6 +180,8 @@ def site_env(db_url, redis_url, port):
     env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "CACHE_URL") and not k.startswith("GUNICORN")}
     env.update(
         DEBUG="0",
+        # A fresh Fernet key (32 random bytes, URL-safe base64) for the health records, as production has one.
+        HEALTH_DATA_KEYS=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="127.0.0.1",
         SECURE_SSL_REDIRECT="0",
@@ -553,7 +556,7 @@ class Runner:
         self.last_floor = result["rps"]
         return result["rps"]
 
-    def measure(self, name, server, path, note="", seconds=None, during=None, post=None):
+    def measure(self, name, server, path, note="", during=None, post=None):
         if self.args.only and not any(word in name for word in self.args.only.split(",")):
             return None
         before = self.last_floor if self.last_floor is not None else self.floor_run()
@@ -567,9 +570,9 @@ class Runner:
                 # 400 req/s; beyond that the client fetches the rest in the loop and says so).
                 post.prepare(int(self.args.warmup * 400))
                 client.run(post, self.args.warmup, self.args.connections, expect=(302, 303))
-                post.prepare(int((seconds or self.args.duration) * 400))
+                post.prepare(int(self.args.duration * 400))
                 post.fetched_late[0] = 0
-                result = client.run(post, seconds or self.args.duration, self.args.connections, expect=(302, 303))
+                result = client.run(post, self.args.duration, self.args.connections, expect=(302, 303))
                 if post.fetched_late[0]:
                     log(f"  ({post.fetched_late[0]} forms were fetched inside the timed window: the pool ran dry)")
                 if not post.slots_left():
@@ -580,7 +583,7 @@ class Runner:
                 response, _ = get("127.0.0.1", server.port, path, dict([BROWSER[0].split(": ")]), tls=tls)
                 if response.status != 200:
                     raise SystemExit(f"{name}: {path} answered {response.status}")
-                result = self._wrk(server.port, path, seconds or self.args.duration, BROWSER, tls=tls)
+                result = self._wrk(server.port, path, self.args.duration, BROWSER, tls=tls)
                 response, _ = get("127.0.0.1", server.port, path, dict([BROWSER[0].split(": ")]), tls=tls)
                 cache_state = (response.getheader("X-Cache-Status") or "-") if tls else "(none)"
         finally:

@@ -21,6 +21,7 @@ Environment: CLUSTER_PG_URL (default postgres://postgres@127.0.0.1:5432), CLUSTE
 CLUSTER_REDIS_URL (redis://127.0.0.1:6379/15), CLUSTER_PORTS (8301,8302).
 """
 
+import base64
 import http.client
 import json
 import os
@@ -79,6 +80,8 @@ def environment():
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "GUNICORN_"))}
     env.update(
         DEBUG="0",
+        # A fresh Fernet key (32 random bytes, URL-safe base64) for the health records, as production has one.
+        HEALTH_DATA_KEYS=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         SECRET_KEY=secrets.token_urlsafe(50),
         ALLOWED_HOSTS="127.0.0.1,localhost",
         BEHIND_PROXY="1",  # trust X-Forwarded-Proto / X-Forwarded-For from the (simulated) load balancer

@@ -118,8 +118,6 @@ def check_proxy_basics():
 
 # --- The page cache, tried as an attacker ---------------------------------------------------------------------
 
-CACHED = ("HIT", "STALE", "UPDATING", "REVALIDATED")
-
 
 def _get(path, ip, method="GET", **headers):
     status, got, text, cookies = cc.request(0, method, path, client_ip=ip, headers=headers)
@@ -127,7 +125,7 @@ def _get(path, ip, method="GET", **headers):
 
 
 def _from_cache(headers):
-    return headers.get("x-cache-status", "") in CACHED
+    return headers.get("x-cache-status", "") in ("HIT", "STALE", "UPDATING", "REVALIDATED")
 
 
 def check_page_cache():

@@ -99,3 +99,40 @@ def _clinic_clock(request):
         when = when.replace(tzinfo=timezone.get_default_timezone())
     with time_machine.travel(when, tick=True):
         yield
+
+
+@pytest.fixture(scope="session")
+def staff_groups_as_migrated(django_db_setup, django_db_blocker):
+    """The staff groups the migrations made (Front desk, Practitioner, Editor, Privacy officer) and their
+    permissions, read once after the test database is migrated."""
+    from django.contrib.auth.models import Group
+
+    with django_db_blocker.unblock():
+        return {
+            group.name: list(group.permissions.values_list("content_type__app_label", "codename"))
+            for group in Group.objects.all()
+        }
+
+
+@pytest.fixture(autouse=True)
+def _staff_groups(request):
+    """A transactional test (a browser test, a real-concurrency test) ends by emptying every table, so the
+    groups made by data migrations are gone for the tests after it; put them back as migrated, whatever the
+    order the tests run in."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0]))) or any(
+        name in request.fixturenames for name in ("transactional_db", "live_server")
+    )
+    if not transactional:
+        yield
+        return
+    from django.contrib.auth.models import Group, Permission
+
+    groups = request.getfixturevalue("staff_groups_as_migrated")
+    request.getfixturevalue("transactional_db")
+    if not Group.objects.exists():
+        for name, perms in groups.items():
+            group = Group.objects.create(name=name)
+            for app_label, codename in perms:
+                group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    yield

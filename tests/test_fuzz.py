@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings as django_settings
+from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.validators import validate_email
 from django.utils import timezone
@@ -31,6 +32,7 @@ from tests.factories import (
     make_clinic,
     make_practitioner,
     make_service,
+    make_staff,
     patient,
 )
 
@@ -437,3 +439,30 @@ def test_far_off_slots_are_refused_not_500(client, clinic, booking, slot):
     ok(client.post("/book/", {**valid_data(clinic), "slot": slot}))
     ok(client.get("/book/times/", {"service": clinic["service"].pk, "slot": slot, "date": slot[:8]}))
     assert Booking.objects.count() == 1
+
+
+# --- Patient pages and front-desk screens added with the waitlist, sign-in and calendar ----------------------
+
+STAFF_QUERY_KEYS = ["date", "start", "practitioner", "patient", "location", "service", "from", "fragment", "q"]
+staff_query = st.dictionaries(st.one_of(st.sampled_from(STAFF_QUERY_KEYS), text.filter(bool)), param, max_size=4)
+
+
+@FEW
+@given(url=st.sampled_from(["/book/waitlist/", "/visits/", "/visits/code/", "/visits/book/"]), params=query)
+def test_waitlist_and_visits_any_query_and_body(client, clinic, url, params):
+    cache.clear()
+    ok(client.get(url, params), (200, 302, 405), params)  # /visits/book/ is POST-only
+    ok(client.post(url, params), (200, 302, 405), params)
+
+
+@FEW
+@given(
+    url=st.sampled_from(["schedule/day/", "schedule/week/", "add/", "../../waitlist/waitlistentry/offer-time/"]),
+    params=staff_query,
+)
+def test_front_desk_screens_any_query(client, clinic, url, params):
+
+    desk = User.objects.filter(username="desk").first() or make_staff("desk", "Front desk")
+    client.force_login(desk)
+    path = django_settings.ADMIN_URL and "/" + django_settings.ADMIN_URL + "booking/booking/" + url
+    ok(client.get(path, params), (200, 302, 404), params)

@@ -149,7 +149,7 @@ def parse_start(value):
     return start
 
 
-def _one_id(value):
+def one_id(value):
     text = str(value or "").strip()
     return int(text) if text.isdigit() and len(text) < 12 else None
 
@@ -194,7 +194,7 @@ class PhoneBookingMixin:
         problems = {}
         clicked = None
         if "practitioner" in params:
-            practitioner = Practitioner.objects.filter(is_active=True, pk=_one_id(params["practitioner"])).first()
+            practitioner = Practitioner.objects.filter(is_active=True, pk=one_id(params["practitioner"])).first()
             if practitioner is None:
                 problems["practitioner"] = gettext("The practitioner in the link was not found: choose one.")
             else:
@@ -216,7 +216,7 @@ class PhoneBookingMixin:
             else:
                 initial["slot"] = encode_slot(clicked)
         if "patient" in params:
-            patient = Patient.objects.visible_to(request.user).current().filter(pk=_one_id(params["patient"])).first()
+            patient = Patient.objects.visible_to(request.user).current().filter(pk=one_id(params["patient"])).first()
             if patient is None:
                 problems["patient"] = gettext("The patient in the link was not found: search for them below.")
             else:
@@ -309,7 +309,7 @@ class PhoneBookingMixin:
 
     def _phone_page(self, request, form, picker, *, problems=None, patient_id=None):
         patient = None
-        pid = _one_id(patient_id)
+        pid = one_id(patient_id)
         visible = Patient.objects.visible_to(request.user).current()
         if pid is not None:
             patient = visible.filter(pk=pid).first()

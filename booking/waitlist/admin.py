@@ -1,8 +1,6 @@
 """The waitlist in admin: entries per service and practitioner (filters), the offers sent and their outcome,
 adding a caller, and offering a chosen free time to a chosen waiting patient."""
 
-from datetime import datetime
-
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -19,6 +17,7 @@ from clinic.datetimes import local_label
 
 from ..admin.audit import record_bulk_read, shown
 from ..admin.common import ReadOnlyMixin
+from ..admin.phone import one_id, parse_start
 from ..forms import decode_slot, encode_slot
 from ..models import BulkAccess
 from ..scheduling.availability import booking_window, slots_for
@@ -213,12 +212,11 @@ class WaitlistEntryAdmin(admin.ModelAdmin):
         in turn, each with a button that offers it to them."""
         if not self.has_change_permission(request):
             raise PermissionDenied
-        try:
-            start = datetime.fromisoformat(str(request.GET.get("start", ""))[:40])
-            pid = int(request.GET.get("practitioner", ""))
-        except ValueError:
-            start, pid = None, None
-        if start is None or timezone.is_naive(start):
+        # Read as the phone booking page reads the same link: a year out of range or an id too large for the
+        # database is a link that was not made by the calendar.
+        start = parse_start(request.GET.get("start"))
+        pid = one_id(request.GET.get("practitioner"))
+        if start is None or pid is None:
             raise Http404(gettext("Open this page from a free time on the calendar."))
         entries = [
             e
