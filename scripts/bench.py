@@ -249,6 +249,7 @@ def probe(site):
     print(
         json.dumps(
             {
+                **front_desk_day(),
                 "service_slug": service.slug if service else "",
                 "service_id": service.pk if service else "",
                 "location_id": location.pk if location else "",
@@ -258,6 +259,41 @@ def probe(site):
             }
         )
     )
+
+
+def front_desk_day():
+    """A signed-in superuser's session cookie and the busiest day ahead, for the day calendar's target."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.db.models import Count
+    from django.db.models.functions import TruncDate
+    from django.utils import timezone
+
+    from booking.models import Booking
+
+    user = get_user_model().objects.filter(username="bench-desk").first()
+    if user is None:
+        user = get_user_model().objects.create_superuser("bench-desk", "desk@example.com", secrets.token_urlsafe(16))
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session[SESSION_KEY], session[BACKEND_SESSION_KEY] = str(user.pk), settings.AUTHENTICATION_BACKENDS[0]
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    busiest = (
+        Booking.objects.filter(start__gte=timezone.now())
+        .annotate(day=TruncDate("start", tzinfo=timezone.get_current_timezone()))
+        .values("day")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "day")
+        .first()
+    )
+    day = busiest["day"] if busiest else timezone.localdate()
+    return {
+        "desk_cookie": f"{settings.SESSION_COOKIE_NAME}={session.session_key}",
+        "calendar": f"/{settings.ADMIN_URL}booking/booking/schedule/day/?date={day.isoformat()}",
+        "calendar_bookings": busiest["n"] if busiest else 0,
+    }
 
 
 def edit_loop(site, every):
@@ -556,7 +592,7 @@ class Runner:
         self.last_floor = result["rps"]
         return result["rps"]
 
-    def measure(self, name, server, path, note="", during=None, post=None):
+    def measure(self, name, server, path, note="", during=None, post=None, headers=()):
         if self.args.only and not any(word in name for word in self.args.only.split(",")):
             return None
         before = self.last_floor if self.last_floor is not None else self.floor_run()
@@ -580,11 +616,12 @@ class Runner:
                 cache_state = "-"
             else:
                 tls = isinstance(server, Nginx)
-                response, _ = get("127.0.0.1", server.port, path, dict([BROWSER[0].split(": ")]), tls=tls)
+                sent = dict(line.split(": ", 1) for line in (BROWSER[0], *headers))
+                response, _ = get("127.0.0.1", server.port, path, sent, tls=tls)
                 if response.status != 200:
                     raise SystemExit(f"{name}: {path} answered {response.status}")
-                result = self._wrk(server.port, path, self.args.duration, BROWSER, tls=tls)
-                response, _ = get("127.0.0.1", server.port, path, dict([BROWSER[0].split(": ")]), tls=tls)
+                result = self._wrk(server.port, path, self.args.duration, (*BROWSER, *headers), tls=tls)
+                response, _ = get("127.0.0.1", server.port, path, sent, tls=tls)
                 cache_state = (response.getheader("X-Cache-Status") or "-") if tls else "(none)"
         finally:
             if helper:
@@ -658,6 +695,11 @@ def run(args):
         )  # fmt: skip
         runner.measure("booking POST (distinct slots)", lean, "POST /book/", "Python client",
                        post=booking_poster("127.0.0.1", lean.port, data))  # fmt: skip
+        runner.measure(
+            "day calendar at gunicorn (front desk)", lean, data["calendar"],
+            f"signed in; busiest day, {data['calendar_bookings']} bookings, every practitioner's column",
+            headers=(f"Cookie: {data['desk_cookie']}",),
+        )  # fmt: skip
         lean.stop()
         servers.remove(lean)
         # The shipped stack: nginx (deploy/nginx/clinic.conf) in front of gunicorn under gunicorn.conf.py.
