@@ -270,6 +270,7 @@ def front_desk_day():
     from django.db.models import Count
     from django.db.models.functions import TruncDate
     from django.utils import timezone
+    from django.utils.module_loading import import_string
 
     from booking.models import Booking
 
@@ -277,7 +278,9 @@ def front_desk_day():
     if user is None:
         user = get_user_model().objects.create_superuser("bench-desk", "desk@example.com", secrets.token_urlsafe(16))
     session = import_module(settings.SESSION_ENGINE).SessionStore()
-    session[SESSION_KEY], session[BACKEND_SESSION_KEY] = str(user.pk), settings.AUTHENTICATION_BACKENDS[0]
+    # The backend that signs people in (the first one, django-axes, only guards the sign-in form).
+    backend = next(path for path in settings.AUTHENTICATION_BACKENDS if hasattr(import_string(path), "get_user"))
+    session[SESSION_KEY], session[BACKEND_SESSION_KEY] = str(user.pk), backend
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
     busiest = (
